@@ -1,0 +1,14 @@
+#pragma once
+/**
+ * @file bionmda.hpp
+ * @brief Everything public in one include.
+ */
+#include "bionmda/backend.hpp"
+#include "bionmda/error.hpp"
+#include "bionmda/parameters.hpp"
+#include "bionmda/population.hpp"
+#include "bionmda/reference.hpp"
+#include "bionmda/span.hpp"
+#include "bionmda/state_view.hpp"
+#include "bionmda/stream.hpp"
+#include "bionmda/version.hpp"

@@ -1,0 +1,76 @@
+#pragma once
+/**
+ * @file detail/step_args.hpp
+ * @brief Trivially copyable arguments of one step, passed by value to the CPU
+ *        loop and the CUDA kernel alike, and the spike sources they read.
+ */
+#include <cstdint>
+
+#include "bionmda/detail/counter_rng.hpp"
+#include "bionmda/detail/host_device.hpp"
+#include "bionmda/detail/kinetics.hpp"
+
+namespace bionmda::detail {
+
+/// The mutable state, laid out [batch][unit] (element e = b * units + i).
+template <class Real>
+struct state_ptrs {
+  Real* __restrict__ g;
+  Real* __restrict__ x;
+  countdown_t* __restrict__ countdown;
+  std::int64_t units;  ///< N
+  std::int64_t batch;  ///< B
+};
+
+/// Parameters in the state's precision: uniform values, or per-unit arrays.
+template <class Real>
+struct model_args {
+  Real dt;                   ///< ms
+  unit_rates<Real> rates;    ///< uniform rates (used when per_unit is false)
+  countdown_t pulse_steps;   ///< uniform pulse length in steps
+  bool per_unit;             ///< true: read the arrays below, indexed by unit
+  const Real* __restrict__ alpha1;
+  const Real* __restrict__ beta1;
+  const Real* __restrict__ alpha2;
+  const Real* __restrict__ beta2;
+  const Real* __restrict__ T;
+  const countdown_t* __restrict__ pulse;
+
+  /// Rates of unit i (per-unit mode).
+  BIONMDA_HD unit_rates<Real> rates_of(std::int64_t i) const {
+    return unit_rates<Real>{alpha1[i], beta1[i], alpha2[i], beta2[i], T[i]};
+  }
+};
+
+/// Spike source of one step: nothing, a dense mask [B][N], a presynaptic
+/// mask [B][N_pre] gathered through per-unit source indices, or Poisson draws.
+struct no_spikes {
+  BIONMDA_HD bool operator()(std::int64_t, std::int64_t, std::int64_t) const { return false; }
+};
+
+struct dense_spikes {
+  const std::uint8_t* __restrict__ mask;  ///< [B][N]
+  BIONMDA_HD bool operator()(std::int64_t e, std::int64_t, std::int64_t) const {
+    return mask[e] != 0;
+  }
+};
+
+struct presynaptic_spikes {
+  const std::uint8_t* __restrict__ mask;      ///< [B][N_pre]
+  const std::int32_t* __restrict__ sources;   ///< [N], each in [0, N_pre)
+  std::int64_t n_pre;
+  BIONMDA_HD bool operator()(std::int64_t, std::int64_t b, std::int64_t i) const {
+    return mask[b * n_pre + sources[i]] != 0;
+  }
+};
+
+struct poisson_spikes {
+  std::uint64_t key;        ///< stream_key(seed, rng_poisson, step)
+  std::uint64_t threshold;  ///< spike when bits < threshold
+  bool always;              ///< probability >= 1
+  BIONMDA_HD bool operator()(std::int64_t e, std::int64_t, std::int64_t) const {
+    return always || draw_bits(key, static_cast<std::uint64_t>(e)) < threshold;
+  }
+};
+
+}  // namespace bionmda::detail

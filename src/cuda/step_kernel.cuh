@@ -1,0 +1,150 @@
+#pragma once
+// The fused step kernel: spike gating plus the exponential-Euler update of x
+// then g, for every element, in one pass over the state.
+//
+// Each thread owns chunks of 4 consecutive elements and moves them with wide
+// loads (16 bytes of g, 16 of x for float32, 8 of countdown, 4 of mask), so a
+// float32 step with a dense mask reads 11 and writes 8 bytes per element,
+// plus the countdown where a pulse starts, runs or ends.
+#include <cuda_runtime.h>
+
+#include <cstdint>
+#include <type_traits>
+
+#include "bionmda/detail/kinetics.hpp"
+#include "bionmda/detail/step_args.hpp"
+
+namespace bionmda::detail {
+
+inline constexpr int step_block_size = 256;
+inline constexpr int chunk = 4;
+
+__device__ __forceinline__ void load4(const float* p, float (&out)[4]) {
+  const float4 a = *reinterpret_cast<const float4*>(p);
+  out[0] = a.x; out[1] = a.y; out[2] = a.z; out[3] = a.w;
+}
+__device__ __forceinline__ void load4(const double* p, double (&out)[4]) {
+  const double2 a = reinterpret_cast<const double2*>(p)[0];
+  const double2 b = reinterpret_cast<const double2*>(p)[1];
+  out[0] = a.x; out[1] = a.y; out[2] = b.x; out[3] = b.y;
+}
+__device__ __forceinline__ void store4(float* p, const float (&v)[4]) {
+  *reinterpret_cast<float4*>(p) = make_float4(v[0], v[1], v[2], v[3]);
+}
+__device__ __forceinline__ void store4(double* p, const double (&v)[4]) {
+  reinterpret_cast<double2*>(p)[0] = make_double2(v[0], v[1]);
+  reinterpret_cast<double2*>(p)[1] = make_double2(v[2], v[3]);
+}
+
+/// Whether a spike source needs (batch, unit) indices rather than the flat element.
+template <class Spikes>
+inline constexpr bool needs_unit_index = std::is_same_v<Spikes, presynaptic_spikes>;
+
+/**
+ * @tparam PerUnit   parameters are per-unit arrays (else uniform values)
+ * @tparam Spikes    no_spikes, dense_spikes, presynaptic_spikes or poisson_spikes
+ * @param mask_vec   dense input only: the mask may be read 4 bytes at a time
+ */
+template <class Real, bool PerUnit, class Spikes>
+__global__ void __launch_bounds__(step_block_size)
+    step_kernel(state_ptrs<Real> s, model_args<Real> m, Spikes spikes, bool mask_vec) {
+  constexpr bool with_index = PerUnit || needs_unit_index<Spikes>;
+  const std::int64_t n_units = s.units;
+  const std::int64_t elements = n_units * s.batch;
+  const std::int64_t chunks = (elements + chunk - 1) / chunk;
+  const std::int64_t stride = static_cast<std::int64_t>(gridDim.x) * blockDim.x;
+
+  for (std::int64_t c = static_cast<std::int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
+       c < chunks; c += stride) {
+    const std::int64_t e0 = c * chunk;
+    const bool full = e0 + chunk <= elements;
+
+    // (batch, unit) of each element, only where parameters or input need them.
+    std::int64_t unit[chunk] = {};
+    std::int64_t row[chunk] = {};
+    if constexpr (with_index) {
+      std::int64_t b = e0 / n_units;
+      std::int64_t i = e0 - b * n_units;
+#pragma unroll
+      for (int k = 0; k < chunk; ++k) {
+        unit[k] = i;
+        row[k] = b;
+        if (++i == n_units) {
+          i = 0;
+          ++b;
+        }
+      }
+    }
+
+    Real g[chunk], x[chunk];
+    countdown_t cd[chunk];
+    bool spike[chunk];
+    if (full) {
+      load4(s.g + e0, g);
+      load4(s.x + e0, x);
+      const ushort4 c4 = *reinterpret_cast<const ushort4*>(s.countdown + e0);
+      cd[0] = c4.x; cd[1] = c4.y; cd[2] = c4.z; cd[3] = c4.w;
+      if constexpr (std::is_same_v<Spikes, dense_spikes>) {
+        if (mask_vec) {
+          const uchar4 m4 = *reinterpret_cast<const uchar4*>(spikes.mask + e0);
+          spike[0] = m4.x != 0; spike[1] = m4.y != 0; spike[2] = m4.z != 0; spike[3] = m4.w != 0;
+        } else {
+#pragma unroll
+          for (int k = 0; k < chunk; ++k) spike[k] = spikes(e0 + k, 0, 0);
+        }
+      } else {
+#pragma unroll
+        for (int k = 0; k < chunk; ++k) spike[k] = spikes(e0 + k, row[k], unit[k]);
+      }
+    } else {
+#pragma unroll
+      for (int k = 0; k < chunk; ++k) {
+        const bool in = e0 + k < elements;
+        g[k] = in ? s.g[e0 + k] : Real(0);
+        x[k] = in ? s.x[e0 + k] : Real(0);
+        cd[k] = in ? s.countdown[e0 + k] : countdown_t{0};
+        spike[k] = in && spikes(e0 + k, row[k], unit[k]);
+      }
+    }
+
+    countdown_t next[chunk];
+#pragma unroll
+    for (int k = 0; k < chunk; ++k) {
+      if constexpr (PerUnit) {
+        next[k] = advance_unit(g[k], x[k], cd[k], spike[k], m.pulse[unit[k]],
+                               m.rates_of(unit[k]), m.dt);
+      } else {
+        next[k] = advance_unit(g[k], x[k], cd[k], spike[k], m.pulse_steps, m.rates, m.dt);
+      }
+    }
+
+    if (full) {
+      store4(s.g + e0, g);
+      store4(s.x + e0, x);
+      // The countdown changes only while a pulse starts, runs or ends.
+      if (next[0] != cd[0] || next[1] != cd[1] || next[2] != cd[2] || next[3] != cd[3]) {
+        *reinterpret_cast<ushort4*>(s.countdown + e0) = make_ushort4(next[0], next[1], next[2], next[3]);
+      }
+    } else {
+#pragma unroll
+      for (int k = 0; k < chunk; ++k) {
+        if (e0 + k < elements) {
+          s.g[e0 + k] = g[k];
+          s.x[e0 + k] = x[k];
+          if (next[k] != cd[k]) s.countdown[e0 + k] = next[k];
+        }
+      }
+    }
+  }
+}
+
+template <class Real>
+__global__ void __launch_bounds__(step_block_size) fill_kernel(Real* p, std::int64_t n, Real v) {
+  const std::int64_t stride = static_cast<std::int64_t>(gridDim.x) * blockDim.x;
+  for (std::int64_t i = static_cast<std::int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < n;
+       i += stride) {
+    p[i] = v;
+  }
+}
+
+}  // namespace bionmda::detail

@@ -1,0 +1,90 @@
+// The CPU backend's fused step: OpenMP threads over tiles, SIMD within a tile,
+// calling the shared per-unit update (detail/kinetics.hpp).
+//
+// This translation unit is compiled with -ffast-math so that GCC vectorises
+// expm1 through glibc's vector math library; nothing here validates input
+// (fast-math folds NaN checks away). BIONMDA_CPU_ISA names the namespace of
+// this compilation (generic or avx2).
+#include <algorithm>
+
+#include "cpu_kernels.hpp"
+
+#ifndef BIONMDA_CPU_ISA
+#error "BIONMDA_CPU_ISA must name the instruction set of this compilation"
+#endif
+
+namespace bionmda::detail::BIONMDA_CPU_ISA {
+namespace {
+
+// Elements per tile: large enough to amortise scheduling, small enough to
+// balance threads and keep a tile's arrays in L2.
+constexpr std::int64_t tile = 8192;
+// Below this many elements a step runs on one thread (fork/join costs more).
+constexpr std::int64_t parallel_threshold = 1 << 15;
+
+template <class Real, bool PerUnit, class Spikes>
+void run(const state_ptrs<Real>& s, const model_args<Real>& m, Spikes spikes) {
+  const std::int64_t N = s.units;
+  const std::int64_t tiles_per_row = (N + tile - 1) / tile;
+  const std::int64_t tiles = tiles_per_row * s.batch;
+  const Real dt = m.dt;
+#pragma omp parallel for schedule(static) if (N * s.batch >= parallel_threshold)
+  for (std::int64_t t = 0; t < tiles; ++t) {
+    const std::int64_t b = t / tiles_per_row;
+    const std::int64_t i0 = (t - b * tiles_per_row) * tile;
+    const std::int64_t i1 = std::min(N, i0 + tile);
+    const std::int64_t row = b * N;
+    Real* __restrict__ g = s.g + row;
+    Real* __restrict__ x = s.x + row;
+    countdown_t* __restrict__ cd = s.countdown + row;
+#pragma omp simd
+    for (std::int64_t i = i0; i < i1; ++i) {
+      const bool spike = spikes(row + i, b, i);
+      Real gi = g[i];
+      Real xi = x[i];
+      countdown_t next;
+      if constexpr (PerUnit) {
+        next = advance_unit(gi, xi, cd[i], spike, m.pulse[i], m.rates_of(i), dt);
+      } else {
+        next = advance_unit(gi, xi, cd[i], spike, m.pulse_steps, m.rates, dt);
+      }
+      g[i] = gi;
+      x[i] = xi;
+      cd[i] = next;
+    }
+  }
+}
+
+template <class Real, bool PerUnit>
+void run_input(const state_ptrs<Real>& s, const model_args<Real>& m, const cpu_input& in) {
+  switch (in.kind) {
+    case step_request::kind::none:
+      return run<Real, PerUnit>(s, m, no_spikes{});
+    case step_request::kind::dense:
+      return run<Real, PerUnit>(s, m, dense_spikes{in.mask});
+    case step_request::kind::presynaptic:
+      return run<Real, PerUnit>(s, m, presynaptic_spikes{in.mask, in.sources, in.n_pre});
+    case step_request::kind::poisson:
+      return run<Real, PerUnit>(s, m, poisson_spikes{in.key, in.threshold, in.always});
+  }
+}
+
+template <class Real>
+void dispatch(const state_ptrs<Real>& s, const model_args<Real>& m, const cpu_input& in) {
+  if (m.per_unit) {
+    run_input<Real, true>(s, m, in);
+  } else {
+    run_input<Real, false>(s, m, in);
+  }
+}
+
+}  // namespace
+
+void cpu_step(const state_ptrs<float>& s, const model_args<float>& m, const cpu_input& in) {
+  dispatch(s, m, in);
+}
+void cpu_step(const state_ptrs<double>& s, const model_args<double>& m, const cpu_input& in) {
+  dispatch(s, m, in);
+}
+
+}  // namespace bionmda::detail::BIONMDA_CPU_ISA
