@@ -3,7 +3,9 @@
 // with the CPU backend. Float and double are typed tests.
 #include <gtest/gtest.h>
 
+#include <cstdlib>
 #include <random>
+#include <string>
 #include <vector>
 
 #include "support/test_support.hpp"
@@ -155,6 +157,21 @@ TYPED_TEST(Scenarios, PoissonInputFollowsItsDocumentedRule) {
   EXPECT_NEAR(static_cast<double>(spikes), 60040.0, 1250.0);
   EXPECT_TRUE(TestFixture::close(pop.g(), ref.g()));
   EXPECT_TRUE(TestFixture::close(pop.x(), ref.x()));
+}
+
+// The ISA override used by the scenarios_test.cpu_isa_* runs takes effect.
+TEST(CpuInstructionSet, HonoursTheOverride) {
+  const char* env = std::getenv("BIONMDA_CPU_ISA");
+  const std::string chosen = cpu_instruction_set();
+  if (env == nullptr) {
+    EXPECT_TRUE(chosen == "avx512" || chosen == "avx2" || chosen == "generic") << chosen;
+    return;
+  }
+  if (std::string(env) == "generic") {
+    EXPECT_EQ(chosen, "generic");
+  } else {
+    EXPECT_TRUE(chosen == env || chosen == "generic") << "asked " << env << ", got " << chosen;
+  }
 }
 
 // --- Pulse edge cases -------------------------------------------------------

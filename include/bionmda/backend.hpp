@@ -38,6 +38,13 @@ struct device_info {
   int multiprocessors = 0;           ///< SM count
 };
 
+/**
+ * @brief Vector instruction set the CPU backend runs with on this machine:
+ *        "avx512", "avx2" or "generic". The environment variable
+ *        BIONMDA_CPU_ISA can lower (never raise) the choice.
+ */
+[[nodiscard]] const char* cpu_instruction_set() noexcept;
+
 /** @brief True when this build contains the CUDA backend. */
 [[nodiscard]] bool cuda_compiled() noexcept;
 

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "bionmda/detail/error_macros.hpp"
+#include "coeff_table.hpp"
 #include "cuda_check.hpp"
 #include "device_buffer.hpp"
 #include "engine.hpp"
@@ -32,10 +33,9 @@ class device_scope {
   int previous_ = 0;
 };
 
-template <class Real>
-device_buffer<Real> upload_real(const std::vector<double>& v, const char* what) {
-  std::vector<Real> host(v.begin(), v.end());
-  device_buffer<Real> d(static_cast<std::int64_t>(host.size()), what);
+template <class Element>
+device_buffer<Element> upload(const std::vector<Element>& host, const char* what) {
+  device_buffer<Element> d(static_cast<std::int64_t>(host.size()), what);
   if (!host.empty()) {
     BIONMDA_CUDA_TRY(cudaMemcpy(d.data(), host.data(), d.bytes(), cudaMemcpyHostToDevice));
   }
@@ -62,28 +62,25 @@ class cuda_engine final : public engine {
     countdown_ = device_buffer<countdown_t>(n, "pulse countdown");
     if (host_staging_) dense_staging_ = device_buffer<std::uint8_t>(n, "host spike staging");
 
+    const coeff_table<Real> t = make_coeff_table<Real>(m);
     args_.dt = static_cast<Real>(m.dt);
     args_.per_unit = m.per_unit;
-    args_.rates = unit_rates<Real>{static_cast<Real>(m.alpha1), static_cast<Real>(m.beta1),
-                                   static_cast<Real>(m.alpha2), static_cast<Real>(m.beta2),
-                                   static_cast<Real>(m.T)};
+    args_.coeffs = t.uniform;
     args_.pulse_steps = m.pulse_steps;
     if (m.per_unit) {
-      alpha1_ = upload_real<Real>(m.alpha1_u, "alpha1");
-      beta1_ = upload_real<Real>(m.beta1_u, "beta1");
-      alpha2_ = upload_real<Real>(m.alpha2_u, "alpha2");
-      beta2_ = upload_real<Real>(m.beta2_u, "beta2");
-      T_ = upload_real<Real>(m.T_u, "T");
-      pulse_ = device_buffer<countdown_t>(static_cast<std::int64_t>(m.pulse_u.size()), "pulse steps");
-      if (pulse_.size() > 0) {
-        BIONMDA_CUDA_TRY(cudaMemcpy(pulse_.data(), m.pulse_u.data(), pulse_.bytes(),
-                                    cudaMemcpyHostToDevice));
-      }
+      alpha1_ = upload(t.alpha1, "alpha1");
+      beta1_ = upload(t.beta1, "beta1");
+      ax_on_ = upload(t.ax_on, "alpha2*T");
+      beta2_ = upload(t.beta2, "beta2");
+      hx_on_ = upload(t.hx_on, "x factor (on)");
+      hx_off_ = upload(t.hx_off, "x factor (off)");
+      pulse_ = upload(m.pulse_u, "pulse steps");
       args_.alpha1 = alpha1_.data();
       args_.beta1 = beta1_.data();
-      args_.alpha2 = alpha2_.data();
+      args_.ax_on = ax_on_.data();
       args_.beta2 = beta2_.data();
-      args_.T = T_.data();
+      args_.hx_on = hx_on_.data();
+      args_.hx_off = hx_off_.data();
       args_.pulse = pulse_.data();
     }
   }
@@ -226,7 +223,7 @@ class cuda_engine final : public engine {
   launch_shape launch_;
   device_buffer<Real> g_, x_;
   device_buffer<countdown_t> countdown_;
-  device_buffer<Real> alpha1_, beta1_, alpha2_, beta2_, T_;
+  device_buffer<Real> alpha1_, beta1_, ax_on_, beta2_, hx_on_, hx_off_;
   device_buffer<countdown_t> pulse_;
   device_buffer<std::int32_t> sources_;
   device_buffer<std::uint8_t> dense_staging_, pre_staging_;

@@ -112,9 +112,9 @@ __global__ void __launch_bounds__(step_block_size)
     for (int k = 0; k < chunk; ++k) {
       if constexpr (PerUnit) {
         next[k] = advance_unit(g[k], x[k], cd[k], spike[k], m.pulse[unit[k]],
-                               m.rates_of(unit[k]), m.dt);
+                               m.coeffs_of(unit[k]), m.dt);
       } else {
-        next[k] = advance_unit(g[k], x[k], cd[k], spike[k], m.pulse_steps, m.rates, m.dt);
+        next[k] = advance_unit(g[k], x[k], cd[k], spike[k], m.pulse_steps, m.coeffs, m.dt);
       }
     }
 

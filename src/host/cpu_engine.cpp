@@ -3,6 +3,7 @@
 #include <cstring>
 
 #include "bionmda/detail/error_macros.hpp"
+#include "coeff_table.hpp"
 #include "cpu_kernels.hpp"
 #include "engine.hpp"
 #include "host_buffer.hpp"
@@ -10,10 +11,10 @@
 namespace bionmda::detail {
 namespace {
 
-template <class Real>
-host_buffer<Real> to_real(const std::vector<double>& v) {
-  host_buffer<Real> out(static_cast<std::int64_t>(v.size()));
-  std::transform(v.begin(), v.end(), out.data(), [](double a) { return static_cast<Real>(a); });
+template <class Element>
+host_buffer<Element> copy_of(const std::vector<Element>& v) {
+  host_buffer<Element> out(static_cast<std::int64_t>(v.size()));
+  std::copy(v.begin(), v.end(), out.data());
   return out;
 }
 
@@ -25,25 +26,25 @@ class cpu_engine final : public engine {
         g_(shape.units * shape.batch),
         x_(shape.units * shape.batch),
         countdown_(shape.units * shape.batch) {
+    const coeff_table<Real> t = make_coeff_table<Real>(m);
     args_.dt = static_cast<Real>(m.dt);
     args_.per_unit = m.per_unit;
-    args_.rates = unit_rates<Real>{static_cast<Real>(m.alpha1), static_cast<Real>(m.beta1),
-                                   static_cast<Real>(m.alpha2), static_cast<Real>(m.beta2),
-                                   static_cast<Real>(m.T)};
+    args_.coeffs = t.uniform;
     args_.pulse_steps = m.pulse_steps;
     if (m.per_unit) {
-      alpha1_ = to_real<Real>(m.alpha1_u);
-      beta1_ = to_real<Real>(m.beta1_u);
-      alpha2_ = to_real<Real>(m.alpha2_u);
-      beta2_ = to_real<Real>(m.beta2_u);
-      T_ = to_real<Real>(m.T_u);
-      pulse_ = host_buffer<countdown_t>(static_cast<std::int64_t>(m.pulse_u.size()));
-      std::copy(m.pulse_u.begin(), m.pulse_u.end(), pulse_.data());
+      alpha1_ = copy_of(t.alpha1);
+      beta1_ = copy_of(t.beta1);
+      ax_on_ = copy_of(t.ax_on);
+      beta2_ = copy_of(t.beta2);
+      hx_on_ = copy_of(t.hx_on);
+      hx_off_ = copy_of(t.hx_off);
+      pulse_ = copy_of(m.pulse_u);
       args_.alpha1 = alpha1_.data();
       args_.beta1 = beta1_.data();
-      args_.alpha2 = alpha2_.data();
+      args_.ax_on = ax_on_.data();
       args_.beta2 = beta2_.data();
-      args_.T = T_.data();
+      args_.hx_on = hx_on_.data();
+      args_.hx_off = hx_off_.data();
       args_.pulse = pulse_.data();
     }
     clear_countdown(nullptr);
@@ -108,7 +109,7 @@ class cpu_engine final : public engine {
   engine_shape shape_;
   host_buffer<Real> g_, x_;
   host_buffer<countdown_t> countdown_;
-  host_buffer<Real> alpha1_, beta1_, alpha2_, beta2_, T_;
+  host_buffer<Real> alpha1_, beta1_, ax_on_, beta2_, hx_on_, hx_off_;
   host_buffer<countdown_t> pulse_;
   host_buffer<std::int32_t> sources_;
   std::int64_t n_pre_ = 0;

@@ -9,6 +9,10 @@
 
 #include "cpu_kernels.hpp"
 
+#if defined(__SSE__)
+#include <immintrin.h>
+#endif
+
 #ifndef BIONMDA_CPU_ISA
 #error "BIONMDA_CPU_ISA must name the instruction set of this compilation"
 #endif
@@ -22,13 +26,40 @@ constexpr std::int64_t tile = 8192;
 // Below this many elements a step runs on one thread (fork/join costs more).
 constexpr std::int64_t parallel_threshold = 1 << 15;
 
+// Flushes subnormal results and operands to zero in this thread while alive.
+// x decays towards 0 between spikes and reaches float32's subnormal range
+// (< 1.2e-38) after ~200 ms without input; on x86, subnormal arithmetic is
+// ~100x slower. Values that small are 0 for every purpose here.
+class flush_subnormals {
+ public:
+  flush_subnormals() noexcept {
+#if defined(__SSE__)
+    saved_ = _mm_getcsr();
+    _mm_setcsr(saved_ | 0x8040u);  // FTZ | DAZ
+#endif
+  }
+  ~flush_subnormals() {
+#if defined(__SSE__)
+    _mm_setcsr(saved_);
+#endif
+  }
+  flush_subnormals(const flush_subnormals&) = delete;
+  flush_subnormals& operator=(const flush_subnormals&) = delete;
+
+ private:
+  unsigned saved_ = 0;
+};
+
 template <class Real, bool PerUnit, class Spikes>
 void run(const state_ptrs<Real>& s, const model_args<Real>& m, Spikes spikes) {
   const std::int64_t N = s.units;
   const std::int64_t tiles_per_row = (N + tile - 1) / tile;
   const std::int64_t tiles = tiles_per_row * s.batch;
   const Real dt = m.dt;
-#pragma omp parallel for schedule(static) if (N * s.batch >= parallel_threshold)
+#pragma omp parallel if (N * s.batch >= parallel_threshold)
+  {
+  const flush_subnormals ftz;
+#pragma omp for schedule(static)
   for (std::int64_t t = 0; t < tiles; ++t) {
     const std::int64_t b = t / tiles_per_row;
     const std::int64_t i0 = (t - b * tiles_per_row) * tile;
@@ -44,15 +75,16 @@ void run(const state_ptrs<Real>& s, const model_args<Real>& m, Spikes spikes) {
       Real xi = x[i];
       countdown_t next;
       if constexpr (PerUnit) {
-        next = advance_unit(gi, xi, cd[i], spike, m.pulse[i], m.rates_of(i), dt);
+        next = advance_unit(gi, xi, cd[i], spike, m.pulse[i], m.coeffs_of(i), dt);
       } else {
-        next = advance_unit(gi, xi, cd[i], spike, m.pulse_steps, m.rates, dt);
+        next = advance_unit(gi, xi, cd[i], spike, m.pulse_steps, m.coeffs, dt);
       }
       g[i] = gi;
       x[i] = xi;
       cd[i] = next;
     }
   }
+  }  // omp parallel
 }
 
 template <class Real, bool PerUnit>

@@ -1,6 +1,6 @@
 #pragma once
 // The CPU backend's fused step. Defined in cpu_kernels.cpp, which is compiled
-// once per instruction set (generic x86-64 and AVX2+FMA) with vector math
+// once per instruction set (generic x86-64, AVX2+FMA, AVX-512) with vector math
 // enabled, and chosen at run time.
 #include <cstdint>
 
@@ -28,13 +28,14 @@ struct cpu_input {
   }
 BIONMDA_DECLARE_CPU_STEP(generic)
 BIONMDA_DECLARE_CPU_STEP(avx2)
+BIONMDA_DECLARE_CPU_STEP(avx512)
 #undef BIONMDA_DECLARE_CPU_STEP
 
 /// Dispatches to the best instruction set this CPU supports.
 template <class Real>
 void cpu_step(const state_ptrs<Real>& s, const model_args<Real>& m, const cpu_input& in);
 
-/// Name of the instruction set cpu_step uses on this machine ("avx2" or "generic").
+/// Name of the instruction set cpu_step uses on this machine ("avx512", "avx2" or "generic").
 const char* cpu_isa() noexcept;
 
 }  // namespace bionmda::detail

@@ -26,19 +26,20 @@ struct state_ptrs {
 template <class Real>
 struct model_args {
   Real dt;                   ///< ms
-  unit_rates<Real> rates;    ///< uniform rates (used when per_unit is false)
+  unit_coeffs<Real> coeffs;  ///< uniform coefficients (used when per_unit is false)
   countdown_t pulse_steps;   ///< uniform pulse length in steps
   bool per_unit;             ///< true: read the arrays below, indexed by unit
   const Real* __restrict__ alpha1;
   const Real* __restrict__ beta1;
-  const Real* __restrict__ alpha2;
+  const Real* __restrict__ ax_on;
   const Real* __restrict__ beta2;
-  const Real* __restrict__ T;
+  const Real* __restrict__ hx_on;
+  const Real* __restrict__ hx_off;
   const countdown_t* __restrict__ pulse;
 
-  /// Rates of unit i (per-unit mode).
-  BIONMDA_HD unit_rates<Real> rates_of(std::int64_t i) const {
-    return unit_rates<Real>{alpha1[i], beta1[i], alpha2[i], beta2[i], T[i]};
+  /// Coefficients of unit i (per-unit mode).
+  BIONMDA_HD unit_coeffs<Real> coeffs_of(std::int64_t i) const {
+    return unit_coeffs<Real>{alpha1[i], beta1[i], ax_on[i], beta2[i], hx_on[i], hx_off[i]};
   }
 };
 
