@@ -6,6 +6,7 @@
 // (fast-math folds NaN checks away). BIONMDA_CPU_ISA names the namespace of
 // this compilation (generic or avx2).
 #include <algorithm>
+#include <type_traits>
 
 #include "cpu_kernels.hpp"
 
@@ -50,41 +51,65 @@ class flush_subnormals {
   unsigned saved_ = 0;
 };
 
+// The fused update of units [i0, i1) of one batch row; spike(i) says whether
+// unit i receives a spike. One SIMD loop calling the shared per-unit update.
+template <class Real, bool PerUnit, class SpikeAt>
+inline void update_row(Real* __restrict__ g, Real* __restrict__ x, countdown_t* __restrict__ cd,
+                       std::int64_t i0, std::int64_t i1, const model_args<Real>& m,
+                       SpikeAt spike_at) {
+  // Local copies: loop-invariant values the vectoriser can broadcast.
+  const Real dt = m.dt;
+  const unit_coeffs<Real> uniform = m.coeffs;
+  const countdown_t pulse_steps = m.pulse_steps;
+#pragma omp simd
+  for (std::int64_t i = i0; i < i1; ++i) {
+    const bool spike = spike_at(i);
+    Real gi = g[i];
+    Real xi = x[i];
+    countdown_t next;
+    if constexpr (PerUnit) {
+      next = advance_unit(gi, xi, cd[i], spike, m.pulse[i], m.coeffs_of(i), dt);
+    } else {
+      next = advance_unit(gi, xi, cd[i], spike, pulse_steps, uniform, dt);
+    }
+    g[i] = gi;
+    x[i] = xi;
+    cd[i] = next;
+  }
+}
+
 template <class Real, bool PerUnit, class Spikes>
 void run(const state_ptrs<Real>& s, const model_args<Real>& m, Spikes spikes) {
   const std::int64_t N = s.units;
   const std::int64_t tiles_per_row = (N + tile - 1) / tile;
   const std::int64_t tiles = tiles_per_row * s.batch;
-  const Real dt = m.dt;
 #pragma omp parallel if (N * s.batch >= parallel_threshold)
   {
-  const flush_subnormals ftz;
+    const flush_subnormals ftz;
 #pragma omp for schedule(static)
-  for (std::int64_t t = 0; t < tiles; ++t) {
-    const std::int64_t b = t / tiles_per_row;
-    const std::int64_t i0 = (t - b * tiles_per_row) * tile;
-    const std::int64_t i1 = std::min(N, i0 + tile);
-    const std::int64_t row = b * N;
-    Real* __restrict__ g = s.g + row;
-    Real* __restrict__ x = s.x + row;
-    countdown_t* __restrict__ cd = s.countdown + row;
-#pragma omp simd
-    for (std::int64_t i = i0; i < i1; ++i) {
-      const bool spike = spikes(row + i, b, i);
-      Real gi = g[i];
-      Real xi = x[i];
-      countdown_t next;
-      if constexpr (PerUnit) {
-        next = advance_unit(gi, xi, cd[i], spike, m.pulse[i], m.coeffs_of(i), dt);
+    for (std::int64_t t = 0; t < tiles; ++t) {
+      const std::int64_t b = t / tiles_per_row;
+      const std::int64_t i0 = (t - b * tiles_per_row) * tile;
+      const std::int64_t i1 = std::min(N, i0 + tile);
+      const std::int64_t row = b * N;
+      Real* g = s.g + row;
+      Real* x = s.x + row;
+      countdown_t* cd = s.countdown + row;
+      if constexpr (std::is_same_v<Spikes, no_spikes>) {
+        update_row<Real, PerUnit>(g, x, cd, i0, i1, m, [](std::int64_t) { return false; });
+      } else if constexpr (std::is_same_v<Spikes, dense_spikes>) {
+        const std::uint8_t* __restrict__ mask = spikes.mask + row;
+        update_row<Real, PerUnit>(g, x, cd, i0, i1, m, [mask](std::int64_t i) { return mask[i] != 0; });
       } else {
-        next = advance_unit(gi, xi, cd[i], spike, m.pulse_steps, m.coeffs, dt);
+        // Gathers and hashes do not vectorise alongside the float update:
+        // resolve this tile's spikes into a byte mask first.
+        alignas(64) std::uint8_t flags[tile];
+        for (std::int64_t i = i0; i < i1; ++i) flags[i - i0] = spikes(row + i, b, i) ? 1 : 0;
+        const std::uint8_t* mask = flags - i0;
+        update_row<Real, PerUnit>(g, x, cd, i0, i1, m, [mask](std::int64_t i) { return mask[i] != 0; });
       }
-      g[i] = gi;
-      x[i] = xi;
-      cd[i] = next;
     }
   }
-  }  // omp parallel
 }
 
 template <class Real, bool PerUnit>
