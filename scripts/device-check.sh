@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# The GPU check, run on the device machine from the repository root, after
+# scripts/device-prep.sh ran here and with .device-deps carried:
+#   build (Release, sm_90) -> all tests -> compute-sanitizer memcheck and
+#   racecheck on a small GPU case -> GPU benchmarks -> demo -> a short table.
+# Logs and JSON go to $OUT (default ./device-out). Budget: under 8 minutes.
+# Usage: scripts/device-check.sh [--no-bench] [--build-only]
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+bench=1
+build_only=0
+for arg in "$@"; do
+  case "$arg" in
+    --no-bench) bench=0 ;;
+    --build-only) build_only=1 ;;
+    -h|--help) sed -n '2,9p' "$0"; exit 0 ;;
+    *) echo "device-check: unknown argument '$arg'" >&2; exit 2 ;;
+  esac
+done
+
+OUT=${OUT:-$PWD/device-out}
+mkdir -p "$OUT"
+BUILD=${BIONMDA_DEVICE_BUILD:-build-device}
+ARCH=${BIONMDA_CUDA_ARCH:-90}
+declare -a summary
+status=0
+step() {  # step NAME LOGFILE COMMAND...: runs, records pass/fail and seconds
+  local name=$1 log=$2; shift 2
+  local t0=$SECONDS
+  if "$@" >"$OUT/$log" 2>&1; then
+    summary+=("$(printf '%-28s %-6s %4ds  %s' "$name" ok $((SECONDS - t0)) "$log")")
+  else
+    summary+=("$(printf '%-28s %-6s %4ds  %s' "$name" FAILED $((SECONDS - t0)) "$log")")
+    status=1
+    tail -n 25 "$OUT/$log"
+  fi
+}
+
+{ nvidia-smi --query-gpu=name,memory.total,driver_version,clocks.max.sm --format=csv || true
+  nvcc --version | tail -n 2; cmake --version | head -n 1; git rev-parse HEAD 2>/dev/null || true
+} >"$OUT/machine.txt" 2>&1
+
+generator=()
+command -v ninja >/dev/null && generator=(-G Ninja)
+step configure configure.log cmake -S . -B "$BUILD" "${generator[@]}" -DCMAKE_BUILD_TYPE=Release \
+  -DCMAKE_CUDA_ARCHITECTURES="$ARCH" -DBIONMDA_ENABLE_CUDA=ON -DBIONMDA_PTXAS_VERBOSE=ON
+step build build.log cmake --build "$BUILD" -j"$(nproc)"
+grep -E "registers|spill" "$OUT/build.log" | sort | uniq -c >"$OUT/ptxas.txt" || true
+if [ "$build_only" = 1 ]; then printf '%s\n' "${summary[@]}"; exit $status; fi
+
+step tests-gpu tests-gpu.log ctest --test-dir "$BUILD" -L gpu --output-on-failure -j4
+step tests-cpu tests-cpu.log ctest --test-dir "$BUILD" -LE gpu --output-on-failure -j8
+
+if command -v compute-sanitizer >/dev/null; then
+  small='*DenseRandomSmallSizes*:*Presynaptic*:*PulseOfExact*:*SpikeDuringPulse*:*Poisson*'
+  for tool in memcheck racecheck; do
+    step "sanitizer-$tool" "sanitizer-$tool.log" compute-sanitizer --tool "$tool" --error-exitcode=1 \
+      "$BUILD/tests/scenarios_gpu_test" --gtest_filter="$small"
+  done
+else
+  summary+=("$(printf '%-28s %-6s' sanitizer MISSING)")
+  status=1
+fi
+
+if [ "$bench" = 1 ]; then
+  for input in dense poisson presynaptic; do
+    step "bench-gpu-$input" "bench-gpu-$input.txt" "$BUILD/bench/bionmda_bench_step" --backend cuda \
+      --input "$input" --min-time 0.1 --no-reference --json "$OUT/bench-gpu-$input.json"
+  done
+  step demo-gpu demo-gpu.txt "$BUILD/examples/bionmda_demo" --backend cuda --steps 2000
+fi
+
+echo
+echo "== device check: $(head -n 2 "$OUT/machine.txt" | tail -n 1)"
+printf '%s\n' "${summary[@]}"
+for f in "$OUT"/tests-gpu.log "$OUT"/tests-cpu.log; do
+  [ -f "$f" ] && echo "$(basename "$f"): $(grep -E 'tests passed|tests failed' "$f" | tail -n 1)"
+done
+if [ "$bench" = 1 ]; then
+  echo "== float32 dense, 20 Hz (us/step, unit-steps/s, GB/s, %copy):"
+  grep -hE "^# copy|^float32" "$OUT/bench-gpu-dense.txt" 2>/dev/null | awk '{print "  " $0}'
+  grep -h "stepping" "$OUT/demo-gpu.txt" 2>/dev/null
+fi
+exit $status
