@@ -3,7 +3,9 @@
 # scripts/device-prep.sh ran here and with .device-deps carried:
 #   build (Release, sm_90) -> all tests -> compute-sanitizer memcheck and
 #   racecheck on a small GPU case -> GPU benchmarks -> demo -> a short table.
-# Logs and JSON go to $OUT (default ./device-out). Budget: under 8 minutes.
+# Results go to $OUT (default ./device-out): summary.txt (the table printed
+# last), logs.tgz (every log), and the benchmarks' JSON files; at most 8 files
+# come back from the device machine. Budget: under 8 minutes.
 # Usage: scripts/device-check.sh [--no-bench] [--build-only]
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -21,6 +23,7 @@ done
 
 OUT=${OUT:-$PWD/device-out}
 mkdir -p "$OUT"
+LOGS=$(mktemp -d)
 BUILD=${BIONMDA_DEVICE_BUILD:-build-device}
 ARCH=${BIONMDA_CUDA_ARCH:-90}
 declare -a summary
@@ -28,26 +31,45 @@ status=0
 step() {  # step NAME LOGFILE COMMAND...: runs, records pass/fail and seconds
   local name=$1 log=$2; shift 2
   local t0=$SECONDS
-  if "$@" >"$OUT/$log" 2>&1; then
+  if "$@" >"$LOGS/$log" 2>&1; then
     summary+=("$(printf '%-28s %-6s %4ds  %s' "$name" ok $((SECONDS - t0)) "$log")")
   else
     summary+=("$(printf '%-28s %-6s %4ds  %s' "$name" FAILED $((SECONDS - t0)) "$log")")
     status=1
-    tail -n 25 "$OUT/$log"
+    tail -n 25 "$LOGS/$log"
   fi
 }
 
 { nvidia-smi --query-gpu=name,memory.total,driver_version,clocks.max.sm --format=csv || true
   nvcc --version | tail -n 2; cmake --version | head -n 1; git rev-parse HEAD 2>/dev/null || true
-} >"$OUT/machine.txt" 2>&1
+} >"$LOGS/machine.txt" 2>&1
 
 generator=()
 command -v ninja >/dev/null && generator=(-G Ninja)
 step configure configure.log cmake -S . -B "$BUILD" "${generator[@]}" -DCMAKE_BUILD_TYPE=Release \
   -DCMAKE_CUDA_ARCHITECTURES="$ARCH" -DBIONMDA_ENABLE_CUDA=ON -DBIONMDA_PTXAS_VERBOSE=ON
 step build build.log cmake --build "$BUILD" -j"$(nproc)"
-grep -E "registers|spill" "$OUT/build.log" | sort | uniq -c >"$OUT/ptxas.txt" || true
-if [ "$build_only" = 1 ]; then printf '%s\n' "${summary[@]}"; exit $status; fi
+grep -E "registers|spill" "$LOGS/build.log" | sort | uniq -c >"$LOGS/ptxas.txt" || true
+
+report() {
+  echo "== device check: $(head -n 2 "$LOGS/machine.txt" | tail -n 1)"
+  printf '%s\n' "${summary[@]}"
+  for f in "$LOGS"/tests-gpu.log "$LOGS"/tests-cpu.log; do
+    [ -f "$f" ] && echo "$(basename "$f"): $(grep -E 'tests passed|tests failed' "$f" | tail -n 1)"
+  done
+  for f in "$LOGS"/bench-*.txt; do
+    [ -f "$f" ] && { echo "== $(basename "$f" .txt)"; grep -vE '^#.*benchmark' "$f"; }
+  done
+  grep -h "stepping" "$LOGS/demo-gpu.txt" 2>/dev/null
+  return 0
+}
+finish() {
+  echo
+  report | tee "$OUT/summary.txt"
+  tar czf "$OUT/logs.tgz" -C "$LOGS" .
+  exit $status
+}
+if [ "$build_only" = 1 ]; then finish; fi
 
 step tests-gpu tests-gpu.log ctest --test-dir "$BUILD" -L gpu --output-on-failure -j4
 step tests-cpu tests-cpu.log ctest --test-dir "$BUILD" -LE gpu --output-on-failure -j8
@@ -71,15 +93,4 @@ if [ "$bench" = 1 ]; then
   step demo-gpu demo-gpu.txt "$BUILD/examples/bionmda_demo" --backend cuda --steps 2000
 fi
 
-echo
-echo "== device check: $(head -n 2 "$OUT/machine.txt" | tail -n 1)"
-printf '%s\n' "${summary[@]}"
-for f in "$OUT"/tests-gpu.log "$OUT"/tests-cpu.log; do
-  [ -f "$f" ] && echo "$(basename "$f"): $(grep -E 'tests passed|tests failed' "$f" | tail -n 1)"
-done
-if [ "$bench" = 1 ]; then
-  echo "== float32 dense, 20 Hz (us/step, unit-steps/s, GB/s, %copy):"
-  grep -hE "^# copy|^float32" "$OUT/bench-gpu-dense.txt" 2>/dev/null | awk '{print "  " $0}'
-  grep -h "stepping" "$OUT/demo-gpu.txt" 2>/dev/null
-fi
-exit $status
+finish

@@ -54,7 +54,7 @@ class cuda_engine final : public engine {
     device_scope scope(device_);
     cudaDeviceProp prop{};
     BIONMDA_CUDA_TRY(cudaGetDeviceProperties(&prop, device_));
-    launch_.multiprocessors = prop.multiProcessorCount;
+    multiprocessors_ = prop.multiProcessorCount;
 
     const std::int64_t n = shape.units * shape.batch;
     g_ = device_buffer<Real>(n, "g");
@@ -152,8 +152,8 @@ class cuda_engine final : public engine {
   void fill(field f, double value, cudaStream_t stream) override {
     device_scope scope(device_);
     Real* dst = f == field::g ? g_.data() : x_.data();
-    launch_1d(fill_kernel<Real>, g_.size(), step_block_size, launch_, stream, dst, g_.size(),
-              static_cast<Real>(value));
+    launch_1d<fill_kernel<Real>, step_block_size>(g_.size(), multiprocessors_, stream, dst,
+                                                  g_.size(), static_cast<Real>(value));
   }
 
   void clear_countdown(cudaStream_t stream) override {
@@ -209,18 +209,18 @@ class cuda_engine final : public engine {
   void launch(const state_ptrs<Real>& st, Spikes spikes, std::int64_t chunks, bool mask_vec,
               cudaStream_t stream) {
     if (args_.per_unit) {
-      launch_1d(step_kernel<Real, true, Spikes>, chunks, step_block_size, launch_, stream, st,
-                args_, spikes, mask_vec);
+      launch_1d<step_kernel<Real, true, Spikes>, step_block_size>(chunks, multiprocessors_, stream,
+                                                                  st, args_, spikes, mask_vec);
     } else {
-      launch_1d(step_kernel<Real, false, Spikes>, chunks, step_block_size, launch_, stream, st,
-                args_, spikes, mask_vec);
+      launch_1d<step_kernel<Real, false, Spikes>, step_block_size>(chunks, multiprocessors_, stream,
+                                                                   st, args_, spikes, mask_vec);
     }
   }
 
   engine_shape shape_;
   int device_;
   bool host_staging_;
-  launch_shape launch_;
+  int multiprocessors_ = 1;
   device_buffer<Real> g_, x_;
   device_buffer<countdown_t> countdown_;
   device_buffer<Real> alpha1_, beta1_, ax_on_, beta2_, hx_on_, hx_off_;

@@ -1,7 +1,9 @@
 #pragma once
 // The one helper through which every kernel is launched: returns early for no
-// work, sizes a grid-stride grid, launches on the given stream, checks the
-// launch, and synchronises only in debug builds (BIONMDA_DEBUG_SYNC).
+// work, sizes the grid to one full wave of resident blocks (the kernels loop
+// grid-stride, so every block gets an equal share and no partial second wave
+// idles the machine), launches on the given stream, checks the launch, and
+// synchronises only in debug builds (BIONMDA_DEBUG_SYNC).
 #include <cuda_runtime.h>
 
 #include <algorithm>
@@ -11,19 +13,29 @@
 
 namespace bionmda::detail {
 
-struct launch_shape {
-  int multiprocessors = 1;
-  int blocks_per_sm = 8;  // with 256 threads: 2048 resident threads per SM
-};
+/// Resident blocks per SM of Kernel at block_size threads, queried once.
+template <auto Kernel, int BlockSize>
+int resident_blocks_per_sm() {
+  static const int blocks = [] {
+    int n = 0;
+    BIONMDA_CUDA_TRY(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&n, Kernel, BlockSize, 0));
+    return std::max(n, 1);
+  }();
+  return blocks;
+}
 
-template <class... KernelArgs, class... Args>
-void launch_1d(void (*kernel)(KernelArgs...), std::int64_t work_items, int block_size,
-               const launch_shape& shape, cudaStream_t stream, Args&&... args) {
+/**
+ * @brief Launches Kernel over work_items grid-stride items on stream.
+ * @param multiprocessors SM count of the current device
+ */
+template <auto Kernel, int BlockSize, class... Args>
+void launch_1d(std::int64_t work_items, int multiprocessors, cudaStream_t stream, Args&&... args) {
   if (work_items <= 0) return;
-  const std::int64_t needed = (work_items + block_size - 1) / block_size;
-  const std::int64_t cap = static_cast<std::int64_t>(shape.multiprocessors) * shape.blocks_per_sm;
-  const auto grid = static_cast<unsigned>(std::max<std::int64_t>(1, std::min(needed, cap)));
-  kernel<<<grid, static_cast<unsigned>(block_size), 0, stream>>>(std::forward<Args>(args)...);
+  const std::int64_t needed = (work_items + BlockSize - 1) / BlockSize;
+  const std::int64_t wave =
+      static_cast<std::int64_t>(multiprocessors) * resident_blocks_per_sm<Kernel, BlockSize>();
+  const auto grid = static_cast<unsigned>(std::max<std::int64_t>(1, std::min(needed, wave)));
+  Kernel<<<grid, BlockSize, 0, stream>>>(std::forward<Args>(args)...);
   BIONMDA_CUDA_TRY(cudaPeekAtLastError());
 #ifdef BIONMDA_DEBUG_SYNC
   BIONMDA_CUDA_TRY(cudaStreamSynchronize(stream));

@@ -1,6 +1,9 @@
 // CPU backend: state in aligned host buffers, steps through cpu_kernels.
 #include <algorithm>
 #include <cstring>
+#include <string>
+
+#include <unistd.h>
 
 #include "bionmda/detail/error_macros.hpp"
 #include "coeff_table.hpp"
@@ -118,8 +121,35 @@ class cpu_engine final : public engine {
 
 }  // namespace
 
+namespace {
+// Refuses a state larger than the machine's physical memory up front: with
+// memory overcommit the allocation itself may succeed and the process be
+// killed later, when the pages are first touched.
+void check_fits_in_memory(engine_shape shape, precision p, bool per_unit) {
+  const double real = p == precision::float32 ? 4.0 : 8.0;
+  const double elements = static_cast<double>(shape.units) * static_cast<double>(shape.batch);
+  const double per_unit_bytes = per_unit ? static_cast<double>(shape.units) * (6 * real + 2) : 0.0;
+  const double need = elements * (2 * real + 2) + per_unit_bytes;
+  const long pages = sysconf(_SC_PHYS_PAGES);
+  const long avail_pages = sysconf(_SC_AVPHYS_PAGES);
+  const long page = sysconf(_SC_PAGE_SIZE);
+  if (pages <= 0 || page <= 0) return;  // unknown: let the allocation decide
+  const double total = static_cast<double>(pages) * static_cast<double>(page);
+  if (need > total) {
+    const auto avail = static_cast<std::size_t>(std::max(0L, avail_pages)) * static_cast<std::size_t>(page);
+    throw out_of_memory("bionmda: the CPU backend's state needs " +
+                            std::to_string(static_cast<unsigned long long>(need)) +
+                            " bytes, more than this machine's " +
+                            std::to_string(static_cast<unsigned long long>(total)) +
+                            " bytes of memory (" + std::to_string(avail) + " available)",
+                        static_cast<std::size_t>(std::min(need, 1.8e19)), avail);
+  }
+}
+}  // namespace
+
 std::unique_ptr<engine> make_cpu_engine(const prepared_model& model, engine_shape shape,
                                         precision p) {
+  check_fits_in_memory(shape, p, model.per_unit);
   if (p == precision::float32) return std::make_unique<cpu_engine<float>>(model, shape);
   return std::make_unique<cpu_engine<double>>(model, shape);
 }
