@@ -1,0 +1,12 @@
+#pragma once
+// Subcommands of the `bionmda` tool.
+#include <CLI/CLI.hpp>
+
+namespace bionmda::cli {
+
+/// Registers `simulate` on app; the callback runs the simulation.
+void add_simulate(CLI::App& app);
+/// Registers `info` on app.
+void add_info(CLI::App& app);
+
+}  // namespace bionmda::cli

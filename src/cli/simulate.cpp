@@ -1,0 +1,221 @@
+// `bionmda simulate`: run a population from options and files, record traces,
+// write CSV/.npy/SVG outputs atomically, print a JSON summary on request.
+#include <unistd.h>
+
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "../io/spike_file.hpp"
+#include "../io/trace.hpp"
+#include "../io/unit_values.hpp"
+#include "bionmda/bionmda.hpp"
+#include "commands.hpp"
+
+namespace bionmda::cli {
+namespace {
+
+struct simulate_options {
+  std::int64_t size = 1000;
+  std::int64_t batch = 1;
+  std::int64_t steps = 1000;
+  double dt = 0.1;
+  std::string alpha1 = "2.0", beta1 = "0.01", alpha2 = "1.0", beta2 = "0.5", T = "1.0", T_dur = "0.5";
+  std::string g0 = "0", x0 = "0";
+  std::string backend = "auto";
+  std::string precision = "float32";
+  std::string spikes;
+  double rate = -1;
+  std::uint64_t seed = 0;
+  std::string record;
+  std::int64_t every = 1;
+  std::string out;
+  std::string plot;
+  bool json = false;
+  bool quiet = false;
+};
+
+[[noreturn]] void fail(const std::string& what) { throw error("bionmda: " + what); }
+
+// A number, or a file of one value per unit.
+unit_value unit_option(const std::string& text, const char* option, std::int64_t units) {
+  if (auto v = io::parse_number(text)) return *v;
+  return io::read_unit_values(text, units, option);
+}
+
+initial_value initial_option(const std::string& text, const char* option, std::int64_t units) {
+  if (auto v = io::parse_number(text)) return initial_value::constant(*v);
+  return initial_value::per_unit(io::read_unit_values(text, units, option));
+}
+
+std::vector<std::int64_t> record_units(const std::string& spec, std::int64_t n) {
+  std::vector<std::int64_t> units;
+  if (spec.empty() ? n <= 100 : spec == "all") {
+    for (std::int64_t i = 0; i < n; ++i) units.push_back(i);
+    return units;
+  }
+  if (spec.empty() || spec == "none") return units;
+  std::stringstream in(spec);
+  std::string item;
+  while (std::getline(in, item, ',')) {
+    const auto v = io::parse_number(item);
+    if (!v || *v != std::floor(*v)) fail("--record: '" + item + "' is not a unit index (use all, none or i,j,k)");
+    const auto i = static_cast<std::int64_t>(*v);
+    if (i < 0 || i >= n) fail("--record: unit " + item + " out of range [0, " + std::to_string(n) + ")");
+    units.push_back(i);
+  }
+  return units;
+}
+
+// A live progress line on stderr, shown only on a terminal and for runs
+// longer than a second.
+class progress {
+ public:
+  progress(bool enabled, std::int64_t total) : enabled_(enabled && ::isatty(2) != 0), total_(total) {}
+  void update(std::int64_t done) {
+    if (!enabled_) return;
+    const auto now = std::chrono::steady_clock::now();
+    const double elapsed = std::chrono::duration<double>(now - start_).count();
+    if (elapsed < 1.0 || std::chrono::duration<double>(now - last_).count() < 0.2) return;
+    last_ = now;
+    const double rate = static_cast<double>(done) / elapsed;
+    const double left = rate > 0 ? static_cast<double>(total_ - done) / rate : 0;
+    std::fprintf(stderr, "\r%lld/%lld steps, %.0f steps/s, %.1f s left   ",
+                 static_cast<long long>(done), static_cast<long long>(total_), rate, left);
+    shown_ = true;
+  }
+  ~progress() {
+    if (shown_) std::fprintf(stderr, "\r%60s\r", "");
+  }
+  progress(const progress&) = delete;
+  progress& operator=(const progress&) = delete;
+
+ private:
+  bool enabled_;
+  std::int64_t total_;
+  bool shown_ = false;
+  std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
+  std::chrono::steady_clock::time_point last_ = start_;
+};
+
+void run_simulate(const simulate_options& o) {
+  if (!o.spikes.empty() && o.rate >= 0) fail("--spikes and --rate are exclusive: give one spike source");
+  if (o.rate >= 0 && !std::isfinite(o.rate)) fail("--rate must be finite");
+
+  population_config cfg;
+  cfg.units = o.size;
+  cfg.batch = o.batch;
+  cfg.dt = o.dt;
+  cfg.backend = parse_backend(o.backend);
+  cfg.precision = parse_precision(o.precision);
+  cfg.params.alpha1 = unit_option(o.alpha1, "--alpha1", o.size);
+  cfg.params.beta1 = unit_option(o.beta1, "--beta1", o.size);
+  cfg.params.alpha2 = unit_option(o.alpha2, "--alpha2", o.size);
+  cfg.params.beta2 = unit_option(o.beta2, "--beta2", o.size);
+  cfg.params.T = unit_option(o.T, "--T", o.size);
+  cfg.params.T_dur = unit_option(o.T_dur, "--T-dur", o.size);
+  cfg.g0 = initial_option(o.g0, "--g0", o.size);
+  cfg.x0 = initial_option(o.x0, "--x0", o.size);
+  cfg.host_input_staging = !o.spikes.empty();
+
+  // Read and check every input before the (possibly long) run.
+  io::spike_train spikes;
+  if (!o.spikes.empty()) spikes = io::read_spike_file(o.spikes, o.steps, o.batch, o.size);
+  io::trace tr;
+  tr.batch = o.batch;
+  tr.units = record_units(o.record, o.size);
+  tr.float32 = cfg.precision == precision::float32;
+  tr.dt = o.dt;
+  const bool recording = !tr.units.empty();
+  if ((!o.out.empty() || !o.plot.empty()) && !recording) {
+    fail("--out/--plot need recorded units: N > 100 records none by default; pass --record all or i,j,k");
+  }
+
+  population pop(cfg);
+  std::vector<std::uint8_t> mask;
+  if (!o.spikes.empty()) mask.assign(static_cast<std::size_t>(pop.elements()), 0);
+
+  const auto t0 = std::chrono::steady_clock::now();
+  {
+    progress bar(!o.quiet, o.steps);
+    for (std::int64_t s = 0; s < o.steps; ++s) {
+      if (!o.spikes.empty()) {
+        const auto& hits = spikes.by_step[static_cast<std::size_t>(s)];
+        for (auto e : hits) mask[static_cast<std::size_t>(e)] = 1;
+        pop.step(host_span<const std::uint8_t>(mask));
+        for (auto e : hits) mask[static_cast<std::size_t>(e)] = 0;
+      } else if (o.rate >= 0) {
+        pop.step_poisson_async(o.rate, o.seed);
+      } else {
+        pop.step_async();
+      }
+      if (recording && (s + 1) % o.every == 0) tr.record(s, pop.g(), pop.x(), o.size);
+      bar.update(s + 1);
+    }
+    pop.synchronize();
+  }
+  const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+
+  if (!o.out.empty()) io::write_trace(o.out, tr);
+  if (!o.plot.empty()) io::write_trace_plot(o.plot, tr);
+
+  const double unit_steps = static_cast<double>(pop.elements()) * static_cast<double>(o.steps);
+  std::string device = std::string("CPU (") + cpu_instruction_set() + ")";
+  if (pop.backend() == backend::cuda) device = cuda_devices().at(static_cast<std::size_t>(cfg.device)).name;
+  if (o.json) {
+    nlohmann::json j = {{"version", BIONMDA_VERSION_STRING},
+                        {"backend", to_string(pop.backend())},
+                        {"device", device},
+                        {"precision", to_string(pop.precision())},
+                        {"N", o.size},
+                        {"B", o.batch},
+                        {"steps", o.steps},
+                        {"dt", o.dt},
+                        {"wall_seconds", wall},
+                        {"unit_steps_per_second", wall > 0 ? unit_steps / wall : 0.0}};
+    std::printf("%s\n", j.dump().c_str());
+  } else if (!o.quiet) {
+    std::fprintf(stderr, "bionmda: %lld steps of %lld x %lld units on %s (%s) in %.3f s, %.3g unit-steps/s\n",
+                 static_cast<long long>(o.steps), static_cast<long long>(o.size),
+                 static_cast<long long>(o.batch), to_string(pop.backend()), device.c_str(), wall,
+                 wall > 0 ? unit_steps / wall : 0.0);
+  }
+}
+
+}  // namespace
+
+void add_simulate(CLI::App& app) {
+  auto o = std::make_shared<simulate_options>();
+  CLI::App* cmd = app.add_subcommand("simulate", "Run a BioNMDA population and record g and x");
+  cmd->add_option("--size", o->size, "units N (default 1000)")->check(CLI::NonNegativeNumber);
+  cmd->add_option("--batch", o->batch, "batch entries B (default 1)")->check(CLI::PositiveNumber);
+  cmd->add_option("--steps", o->steps, "time steps S (default 1000)")->check(CLI::NonNegativeNumber);
+  cmd->add_option("--dt", o->dt, "time step [ms] (default 0.1)");
+  cmd->add_option("--alpha1", o->alpha1, "g opening rate [1/ms]: a number or a file of N values (default 2.0)");
+  cmd->add_option("--beta1", o->beta1, "g closing rate [1/ms] (default 0.01)");
+  cmd->add_option("--alpha2", o->alpha2, "x activation rate [1/(ms*mM)] (default 1.0)");
+  cmd->add_option("--beta2", o->beta2, "x inactivation rate [1/ms] (default 0.5)");
+  cmd->add_option("--T", o->T, "transmitter concentration [mM] (default 1.0)");
+  cmd->add_option("--T-dur", o->T_dur, "pulse duration [ms] (default 0.5)");
+  cmd->add_option("--g0", o->g0, "initial g in [0, 1]: a number or a file of N values (default 0)");
+  cmd->add_option("--x0", o->x0, "initial x in [0, 1] (default 0)");
+  cmd->add_option("--backend", o->backend, "auto, cpu or cuda (default auto)")
+      ->check(CLI::IsMember({"auto", "cpu", "cuda"}));
+  cmd->add_option("--precision", o->precision, "float32 or float64 (default float32)")
+      ->check(CLI::IsMember({"float32", "float64"}));
+  cmd->add_option("--spikes", o->spikes, "spike file: .csv (step,unit or step,batch,unit) or .npy [S,N]/[S,B,N]");
+  cmd->add_option("--rate", o->rate, "independent Poisson input [Hz]")->check(CLI::NonNegativeNumber);
+  cmd->add_option("--seed", o->seed, "seed of the Poisson input (default 0)");
+  cmd->add_option("--record", o->record, "units to record: all, none or i,j,k (default all when N <= 100)");
+  cmd->add_option("--every", o->every, "record every K-th step (default 1)")->check(CLI::PositiveNumber);
+  cmd->add_option("--out", o->out, "trace file: .csv or .npy");
+  cmd->add_option("--plot", o->plot, "trace plot: .svg");
+  cmd->add_flag("--json", o->json, "print a one-object JSON summary on stdout");
+  cmd->add_flag("--quiet", o->quiet, "no progress line or summary on stderr");
+  cmd->callback([o] { run_simulate(*o); });
+}
+
+}  // namespace bionmda::cli

@@ -1,0 +1,17 @@
+#pragma once
+// Writes a file so that it appears whole or not at all: the content goes to a
+// temporary file beside the target, is flushed to disk, then renamed.
+#include <functional>
+#include <iosfwd>
+#include <string>
+
+namespace bionmda::io {
+
+/**
+ * @brief Calls write(stream) on a temporary file next to path, then fsyncs
+ *        and renames it to path. On any failure the temporary is removed and
+ *        bionmda::error is thrown naming the path; path is left untouched.
+ */
+void write_atomically(const std::string& path, const std::function<void(std::ostream&)>& write);
+
+}  // namespace bionmda::io
