@@ -1,0 +1,410 @@
+// The bionmda tool end to end: every option, every file format in and out,
+// round trips, and every error with its exit code, message and no output left.
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <random>
+#include <sstream>
+
+#include "npy.hpp"
+#include "support/test_support.hpp"
+
+namespace {
+
+namespace fs = std::filesystem;
+using namespace bionmda;
+
+struct run_result {
+  int code;
+  std::string out, err;
+};
+
+std::string slurp(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+class Cli : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() /
+           ("bionmda_cli_" + std::to_string(::getpid()) + "_" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  fs::path path(const std::string& name) const { return dir_ / name; }
+
+  run_result run(const std::string& args) const {
+    const std::string cmd = std::string("cd '") + dir_.string() + "' && '" BIONMDA_CLI_PATH "' " + args +
+                            " >stdout.txt 2>stderr.txt";
+    const int status = std::system(cmd.c_str());
+    run_result r{WIFEXITED(status) ? WEXITSTATUS(status) : -1, slurp(path("stdout.txt")),
+                 slurp(path("stderr.txt"))};
+    return r;
+  }
+
+  void write(const std::string& name, const std::string& text) const {
+    std::ofstream(path(name), std::ios::binary) << text;
+  }
+
+  // Files in the directory other than the captured outputs.
+  std::vector<std::string> files() const {
+    std::vector<std::string> v;
+    for (const auto& e : fs::directory_iterator(dir_)) {
+      const std::string n = e.path().filename().string();
+      if (n != "stdout.txt" && n != "stderr.txt") v.push_back(n);
+    }
+    std::sort(v.begin(), v.end());
+    return v;
+  }
+
+  fs::path dir_;
+};
+
+struct csv_row {
+  long long step, batch, unit;
+  double g, x;
+};
+
+std::vector<csv_row> read_trace_csv(const std::string& text) {
+  std::istringstream in(text);
+  std::string line;
+  std::getline(in, line);
+  EXPECT_EQ(line, "step,batch,unit,g,x");
+  std::vector<csv_row> rows;
+  while (std::getline(in, line)) {
+    csv_row r{};
+    char c1, c2, c3, c4;
+    std::istringstream ls(line);
+    ls >> r.step >> c1 >> r.batch >> c2 >> r.unit >> c3 >> r.g >> c4 >> r.x;
+    EXPECT_TRUE(ls && c1 == ',' && c4 == ',') << line;
+    rows.push_back(r);
+  }
+  return rows;
+}
+
+// Random spikes for S steps, B batch, N units, as a dense list and a CSV file.
+std::vector<std::vector<std::uint8_t>> random_spikes(std::int64_t S, std::int64_t B, std::int64_t N,
+                                                     double p, std::uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  std::vector<std::vector<std::uint8_t>> m;
+  for (std::int64_t s = 0; s < S; ++s) m.push_back(test::random_mask(rng, B * N, p));
+  return m;
+}
+
+std::string spikes_csv(const std::vector<std::vector<std::uint8_t>>& m, std::int64_t N, bool with_batch) {
+  std::string out = with_batch ? "step,batch,unit\n" : "step,unit\n";
+  for (std::size_t s = 0; s < m.size(); ++s) {
+    for (std::size_t e = 0; e < m[s].size(); ++e) {
+      if (!m[s][e]) continue;
+      const auto b = static_cast<std::int64_t>(e) / N, u = static_cast<std::int64_t>(e) % N;
+      out += std::to_string(s) + (with_batch ? "," + std::to_string(b) : "") + "," + std::to_string(u) + "\n";
+    }
+  }
+  return out;
+}
+
+std::string spikes_npy(const std::vector<std::vector<std::uint8_t>>& m, std::int64_t B, std::int64_t N,
+                       bool three_d, const char* descr) {
+  std::vector<std::uint8_t> flat;
+  for (const auto& s : m) flat.insert(flat.end(), s.begin(), s.end());
+  std::vector<std::int64_t> shape = {static_cast<std::int64_t>(m.size())};
+  if (three_d) shape.push_back(B);
+  shape.push_back(N);
+  return io::npy_bytes(descr, shape, flat.data(), flat.size());
+}
+
+TEST_F(Cli, DoneWhenCommandWorks) {
+  // The command named in the definition of done.
+  const auto r = run("simulate --rate 20 --seed 1 --size 10 --steps 2000 --record all --out t.csv --plot t.svg");
+  ASSERT_EQ(r.code, 0) << r.err;
+  const auto rows = read_trace_csv(slurp(path("t.csv")));
+  EXPECT_EQ(rows.size(), 2000u * 10u);
+  const std::string svg = slurp(path("t.svg"));
+  EXPECT_EQ(svg.rfind("<svg", 0), 0u);
+  EXPECT_NE(svg.find("time [ms]"), std::string::npos);
+  EXPECT_NE(svg.find("g (open fraction, 1)"), std::string::npos);
+  EXPECT_NE(svg.find("batch 0, unit 9"), std::string::npos) << "legend names every series";
+  std::size_t lines = 0;
+  for (std::size_t p = svg.find("<polyline"); p != std::string::npos; p = svg.find("<polyline", p + 1)) ++lines;
+  EXPECT_EQ(lines, 20u) << "one line per series in each of the g and x panels";
+  // Something happened: 20 Hz over 200 ms opens some receptors.
+  double gmax = 0;
+  for (const auto& row : rows) gmax = std::max(gmax, row.g);
+  EXPECT_GT(gmax, 0.1);
+}
+
+class CliVsReference : public Cli, public ::testing::WithParamInterface<const char*> {};
+
+TEST_P(CliVsReference, CsvSpikesAndTraceMatchTheReference) {
+  const std::string prec = GetParam();
+  const std::int64_t S = 400, B = 2, N = 7;
+  const auto m = random_spikes(S, B, N, 0.05, 3);
+  write("s.csv", spikes_csv(m, N, true));
+  const auto r = run("simulate --backend cpu --precision " + prec + " --size 7 --batch 2 --steps 400 --dt 0.125"
+                     " --alpha1 1.5 --beta1 0.02 --alpha2 0.8 --beta2 0.4 --T 1.2 --T-dur 0.4"
+                     " --g0 0.25 --x0 0.5 --spikes s.csv --record all --out t.csv --quiet");
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_TRUE(r.err.empty()) << "--quiet prints nothing: " << r.err;
+  const auto rows = read_trace_csv(slurp(path("t.csv")));
+  ASSERT_EQ(rows.size(), static_cast<std::size_t>(S * B * N));
+  parameters p;
+  p.alpha1 = 1.5;
+  p.beta1 = 0.02;
+  p.alpha2 = 0.8;
+  p.beta2 = 0.4;
+  p.T = 1.2;
+  p.T_dur = 0.4;
+  reference_population ref(N, B, 0.125, p, std::vector<double>(B * N, 0.25), std::vector<double>(B * N, 0.5));
+  const double tol = prec == "float64" ? 1e-12 : 1e-5;
+  std::size_t k = 0;
+  for (std::int64_t s = 0; s < S; ++s) {
+    ref.step(m[static_cast<std::size_t>(s)].data());
+    for (std::int64_t e = 0; e < B * N; ++e, ++k) {
+      const auto& row = rows[k];
+      ASSERT_EQ(row.step, s);
+      ASSERT_EQ(row.batch, e / N);
+      ASSERT_EQ(row.unit, e % N);
+      ASSERT_NEAR(row.g, ref.g()[static_cast<std::size_t>(e)], tol) << "step " << s;
+      ASSERT_NEAR(row.x, ref.x()[static_cast<std::size_t>(e)], tol) << "step " << s;
+    }
+  }
+}
+INSTANTIATE_TEST_SUITE_P(Precisions, CliVsReference, ::testing::Values("float32", "float64"));
+
+TEST_F(Cli, EverySpikeFormatGivesTheSameTrace) {
+  const std::int64_t S = 200, N = 9;
+  const auto m1 = random_spikes(S, 1, N, 0.08, 5);
+  write("a.csv", spikes_csv(m1, N, false));
+  write("b.csv", spikes_csv(m1, N, true));
+  write("c.npy", spikes_npy(m1, 1, N, false, "|b1"));
+  write("d.npy", spikes_npy(m1, 1, N, true, "|u1"));
+  std::string first;
+  for (const char* f : {"a.csv", "b.csv", "c.npy", "d.npy"}) {
+    SCOPED_TRACE(f);
+    const auto r = run(std::string("simulate --backend cpu --size 9 --steps 200 --spikes ") + f +
+                       " --out t.csv --quiet");
+    ASSERT_EQ(r.code, 0) << r.err;
+    const std::string t = slurp(path("t.csv"));
+    if (first.empty()) first = t;
+    EXPECT_EQ(t, first);
+  }
+  // A shorter .npy (S < --steps) means no spikes afterwards.
+  std::vector<std::vector<std::uint8_t>> shorter(m1.begin(), m1.begin() + 50);
+  write("e.npy", spikes_npy(shorter, 1, N, false, "|u1"));
+  ASSERT_EQ(run("simulate --backend cpu --size 9 --steps 200 --spikes e.npy --out e.csv --quiet").code, 0);
+  auto cut = m1;
+  for (std::size_t s = 50; s < cut.size(); ++s) std::fill(cut[s].begin(), cut[s].end(), 0);
+  write("f.csv", spikes_csv(cut, N, false));
+  ASSERT_EQ(run("simulate --backend cpu --size 9 --steps 200 --spikes f.csv --out f_out.csv --quiet").code, 0);
+  EXPECT_EQ(slurp(path("e.csv")), slurp(path("f_out.csv")));
+}
+
+TEST_F(Cli, NpyTraceRoundTripsWithCsv) {
+  for (const char* prec : {"float32", "float64"}) {
+    SCOPED_TRACE(prec);
+    const std::string common = std::string("simulate --backend cpu --precision ") + prec +
+                               " --size 5 --batch 3 --steps 120 --rate 400 --seed 9 --every 7 --quiet";
+    ASSERT_EQ(run(common + " --out t.csv").code, 0);
+    ASSERT_EQ(run(common + " --out t.npy").code, 0);
+    const auto rows = read_trace_csv(slurp(path("t.csv")));
+    const io::npy_array a = io::read_npy(path("t.npy").string());
+    const std::int64_t S_rec = 120 / 7;
+    ASSERT_EQ(a.shape, (std::vector<std::int64_t>{S_rec, 3, 5, 2}));
+    ASSERT_EQ(a.descr, std::string(prec) == "float32" ? "<f4" : "<f8");
+    ASSERT_EQ(rows.size(), static_cast<std::size_t>(S_rec * 15));
+    for (std::size_t k = 0; k < rows.size(); ++k) {
+      double g, x;
+      if (a.descr == "<f4") {
+        float v[2];
+        std::memcpy(v, a.data.data() + k * 8, 8);
+        g = v[0];
+        x = v[1];
+      } else {
+        std::memcpy(&g, a.data.data() + k * 16, 8);
+        std::memcpy(&x, a.data.data() + k * 16 + 8, 8);
+      }
+      // %.9g round-trips float32, %.17g float64: parsed back, the CSV value
+      // is the .npy value exactly (in the run's precision).
+      if (a.descr == "<f4") {
+        ASSERT_EQ(static_cast<float>(rows[k].g), static_cast<float>(g)) << "row " << k;
+        ASSERT_EQ(static_cast<float>(rows[k].x), static_cast<float>(x)) << "row " << k;
+      } else {
+        ASSERT_EQ(rows[k].g, g) << "row " << k;
+        ASSERT_EQ(rows[k].x, x) << "row " << k;
+      }
+      ASSERT_EQ(rows[k].step, static_cast<long long>((k / 15 + 1) * 7 - 1)) << "--every 7 records steps 6, 13, ...";
+    }
+  }
+}
+
+TEST_F(Cli, RecordSubsetAndDefaults) {
+  ASSERT_EQ(run("simulate --backend cpu --size 50 --steps 10 --record 3,0,49 --out t.csv --quiet").code, 0);
+  const auto rows = read_trace_csv(slurp(path("t.csv")));
+  ASSERT_EQ(rows.size(), 30u);
+  EXPECT_EQ(rows[0].unit, 3);
+  EXPECT_EQ(rows[1].unit, 0);
+  EXPECT_EQ(rows[2].unit, 49);
+  // N > 100 records nothing by default, so --out needs --record.
+  const auto r = run("simulate --backend cpu --size 101 --steps 10 --out u.csv");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("--record"), std::string::npos) << r.err;
+}
+
+TEST_F(Cli, PoissonIsReproducibleFromTheSeed) {
+  const std::string common = "simulate --backend cpu --size 20 --steps 300 --rate 100 --quiet --record all";
+  ASSERT_EQ(run(common + " --seed 4 --out a.csv").code, 0);
+  ASSERT_EQ(run(common + " --seed 4 --out b.csv").code, 0);
+  ASSERT_EQ(run(common + " --seed 5 --out c.csv").code, 0);
+  EXPECT_EQ(slurp(path("a.csv")), slurp(path("b.csv")));
+  EXPECT_NE(slurp(path("a.csv")), slurp(path("c.csv")));
+}
+
+TEST_F(Cli, PerUnitParametersFromFiles) {
+  write("a1.txt", "1\n2\n3\n");
+  write("g0.csv", "0.1\n0.2\n0.3\n");
+  const auto r = run("simulate --backend cpu --precision float64 --size 3 --steps 50 --rate 500 --seed 2"
+                     " --alpha1 a1.txt --g0 g0.csv --out t.csv --quiet");
+  ASSERT_EQ(r.code, 0) << r.err;
+  parameters p;
+  p.alpha1 = std::vector<double>{1, 2, 3};
+  reference_population ref(3, 1, 0.1, p, {0.1, 0.2, 0.3}, {0, 0, 0});
+  for (int s = 0; s < 50; ++s) {
+    const auto mask = test::poisson_mask(500, 0.1, 2, s, 3);
+    ref.step(mask.data());
+  }
+  const auto rows = read_trace_csv(slurp(path("t.csv")));
+  for (int u = 0; u < 3; ++u) EXPECT_NEAR(rows[static_cast<std::size_t>(49 * 3 + u)].g, ref.g()[static_cast<std::size_t>(u)], 1e-12);
+}
+
+TEST_F(Cli, JsonSummary) {
+  const auto r = run("simulate --backend cpu --size 64 --batch 2 --steps 100 --dt 0.05 --json");
+  ASSERT_EQ(r.code, 0) << r.err;
+  const auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j.at("backend"), "cpu");
+  EXPECT_EQ(j.at("precision"), "float32");
+  EXPECT_EQ(j.at("N"), 64);
+  EXPECT_EQ(j.at("B"), 2);
+  EXPECT_EQ(j.at("steps"), 100);
+  EXPECT_DOUBLE_EQ(j.at("dt").get<double>(), 0.05);
+  EXPECT_EQ(j.at("version"), BIONMDA_VERSION_STRING);
+  EXPECT_GT(j.at("wall_seconds").get<double>(), 0.0);
+  EXPECT_GT(j.at("unit_steps_per_second").get<double>(), 0.0);
+  EXPECT_TRUE(j.contains("device"));
+}
+
+TEST_F(Cli, Info) {
+  const auto r = run("info");
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("backends compiled in: cpu"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("cuda devices:"), std::string::npos) << r.out;
+}
+
+// --- Errors: exit 2, a message naming the problem, no output file ---------
+
+struct error_case {
+  const char* name;
+  const char* setup_file;     // file to create: "name=content" or ""
+  const char* args;
+  const char* message;        // substring expected on stderr
+};
+
+class CliErrors : public Cli, public ::testing::WithParamInterface<error_case> {};
+
+TEST_P(CliErrors, ExitTwoWithMessageAndNoOutput) {
+  const error_case& c = GetParam();
+  const std::string setup = c.setup_file;
+  if (!setup.empty()) {
+    const auto eq = setup.find('=');
+    std::string content = setup.substr(eq + 1);
+    if (content.rfind("NPY:", 0) == 0) {  // NPY:<descr>:<dims>:<bytes>
+      std::istringstream in(content.substr(4));
+      std::string descr, dims, bytes;
+      std::getline(in, descr, ':');
+      std::getline(in, dims, ':');
+      std::getline(in, bytes);
+      std::vector<std::int64_t> shape;
+      std::istringstream ds(dims);
+      std::string d;
+      while (std::getline(ds, d, 'x')) shape.push_back(std::stoll(d));
+      std::vector<std::uint8_t> data(std::stoul(bytes), 0);
+      content = io::npy_bytes(descr, shape, data.data(), data.size());
+    }
+    write(setup.substr(0, eq), content);
+  }
+  write("keep.csv", "old content\n");
+  const auto before = files();
+  const auto r = run(std::string("simulate ") + c.args + " --out keep.csv --plot p.svg");
+  EXPECT_EQ(r.code, 2) << r.err;
+  EXPECT_NE(r.err.find(c.message), std::string::npos) << "stderr: " << r.err;
+  EXPECT_EQ(slurp(path("keep.csv")), "old content\n") << "an existing output must stay untouched";
+  EXPECT_EQ(files(), before) << "no partial or temporary file may be left";
+}
+
+const error_case error_cases[] = {
+    {"unknown_option", "", "--size 3 --frobnicate 2", "frobnicate"},
+    {"bad_number", "", "--size three", "--size"},
+    {"negative_size", "", "--size -5", "--size"},
+    {"bad_dt", "", "--size 3 --dt -0.1", "dt"},
+    {"zero_dt", "", "--size 3 --dt 0", "dt"},
+    {"bad_rate_value", "", "--size 3 --alpha1 -2", "alpha1"},
+    {"nan_beta2", "", "--size 3 --beta2 nan", "beta2"},
+    {"bad_g0", "", "--size 3 --g0 1.5", "initial g"},
+    {"param_not_file", "", "--size 3 --T-dur nosuchfile", "--T-dur"},
+    {"param_wrong_length", "v.txt=1\n2\n", "--size 3 --alpha2 v.txt", "2 values"},
+    {"bad_backend", "", "--size 3 --backend gpu", "--backend"},
+    {"bad_precision", "", "--size 3 --precision half", "--precision"},
+    {"both_sources", "", "--size 3 --rate 5 --spikes s.csv", "exclusive"},
+    {"missing_spike_file", "", "--size 3 --spikes nosuch.csv", "nosuch.csv"},
+    {"spike_ext", "s.txt=step,unit\n", "--size 3 --spikes s.txt", ".csv or .npy"},
+    {"csv_bad_header", "s.csv=time,neuron\n0,1\n", "--size 3 --spikes s.csv", "s.csv:1"},
+    {"csv_bad_field", "s.csv=step,unit\n0,1\n1,x\n", "--size 3 --spikes s.csv", "s.csv:3"},
+    {"csv_missing_field", "s.csv=step,batch,unit\n0,0\n", "--size 3 --spikes s.csv", "expected 3 fields"},
+    {"csv_unit_range", "s.csv=step,unit\n0,3\n", "--size 3 --spikes s.csv", "unit 3 out of range"},
+    {"csv_batch_range", "s.csv=step,batch,unit\n0,1,0\n", "--size 3 --spikes s.csv", "batch 1 out of range"},
+    {"csv_step_beyond", "s.csv=step,unit\n10,0\n", "--size 3 --steps 10 --spikes s.csv", "beyond --steps"},
+    {"csv_negative_step", "s.csv=step,unit\n-1,0\n", "--size 3 --spikes s.csv", "step -1"},
+    {"csv_empty", "s.csv=", "--size 3 --spikes s.csv", "empty"},
+    {"npy_bad_magic", "s.npy=NOTNUMPYxxxxxxxxxxxxxxxx", "--size 3 --spikes s.npy", "bad magic"},
+    {"npy_truncated_preamble", "s.npy=\x93NUMPY", "--size 3 --spikes s.npy", "shorter than"},
+    {"npy_dtype", "s.npy=NPY:<f4:10x3:120", "--size 3 --steps 10 --spikes s.npy", "dtype"},
+    {"npy_shape_units", "s.npy=NPY:|u1:10x4:40", "--size 3 --steps 10 --spikes s.npy", "N = 4"},
+    {"npy_shape_batch", "s.npy=NPY:|u1:10x2x3:60", "--size 3 --steps 10 --spikes s.npy", "B = 2"},
+    {"npy_too_many_steps", "s.npy=NPY:|u1:11x3:33", "--size 3 --steps 10 --spikes s.npy", "beyond --steps"},
+    {"npy_rank", "s.npy=NPY:|u1:30:30", "--size 3 --steps 10 --spikes s.npy", "shape [S, N]"},
+    {"npy_truncated_data", "s.npy=NPY:|u1:10x3:20", "--size 3 --steps 10 --spikes s.npy", "truncated"},
+    {"record_range", "", "--size 3 --record 0,7", "unit 7 out of range"},
+    {"record_garbage", "", "--size 3 --record a,b", "--record"},
+    {"every_zero", "", "--size 3 --every 0", "--every"},
+    {"cuda_without_device_or_ok", "", "--size 3 --backend cuda --T -1", "T"},
+};
+INSTANTIATE_TEST_SUITE_P(AllErrors, CliErrors, ::testing::ValuesIn(error_cases),
+                         [](const auto& p) { return std::string(p.param.name); });
+
+TEST_F(Cli, BadOutputExtensionLeavesNothing) {
+  const auto r = run("simulate --size 3 --steps 5 --out t.txt");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find(".csv or .npy"), std::string::npos) << r.err;
+  EXPECT_TRUE(files().empty());
+  const auto r2 = run("simulate --size 3 --steps 5 --out t.csv --plot t.png");
+  EXPECT_EQ(r2.code, 2);
+  EXPECT_NE(r2.err.find(".svg"), std::string::npos) << r2.err;
+}
+
+TEST_F(Cli, CudaBackendWithoutDeviceIsAClearError) {
+  if (!cuda_devices().empty()) GTEST_SKIP() << "a CUDA device is present";
+  const auto r = run("simulate --size 3 --steps 5 --backend cuda");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("no CUDA device"), std::string::npos) << r.err;
+}
+
+}  // namespace
