@@ -1,0 +1,213 @@
+// GPU variants timed side by side in one run (ratios are only quoted from
+// here): the fused one-launch step against a multi-pass Thrust version; 100
+// steps captured in a CUDA graph against 100 plain launches; float32 against
+// float64; dense mask against presynaptic gather; 1 Hz against 100 Hz input.
+#include <cuda_runtime.h>
+
+#include <CLI/CLI.hpp>
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <random>
+#include <vector>
+
+#include "bench_roofline.hpp"
+#include "bionmda/bionmda.hpp"
+#include "thrust_multipass.cuh"
+
+namespace {
+
+using namespace bionmda;
+
+#define CHECK(call)                                                                            \
+  do {                                                                                         \
+    const cudaError_t e_ = (call);                                                             \
+    if (e_ != cudaSuccess) {                                                                   \
+      std::fprintf(stderr, "%s failed: %s (%s:%d)\n", #call, cudaGetErrorName(e_), __FILE__, __LINE__); \
+      std::exit(1);                                                                            \
+    }                                                                                          \
+  } while (0)
+
+// Device masks in rotation, so small sizes are not served from L2.
+struct device_masks {
+  std::vector<std::uint8_t*> d;
+  std::int64_t n = 0;
+  device_masks(std::int64_t elements, double p, int count, std::uint64_t seed) : n(elements) {
+    std::mt19937_64 rng(seed);
+    std::bernoulli_distribution bern(p);
+    std::vector<std::uint8_t> h(static_cast<std::size_t>(elements));
+    for (int k = 0; k < count; ++k) {
+      for (auto& b : h) b = bern(rng) ? 1 : 0;
+      std::uint8_t* ptr = nullptr;
+      CHECK(cudaMalloc(&ptr, h.size()));
+      CHECK(cudaMemcpy(ptr, h.data(), h.size(), cudaMemcpyHostToDevice));
+      d.push_back(ptr);
+    }
+  }
+  ~device_masks() {
+    for (auto* p : d) cudaFree(p);
+  }
+  device_span<const std::uint8_t> at(std::int64_t s) const {
+    return {d[static_cast<std::size_t>(s) % d.size()], n};
+  }
+};
+
+// Median seconds per step of `steps` calls of f(s) on stream, over repeats.
+template <class F>
+double seconds_per_step(F f, int steps, int repeats, cudaStream_t stream) {
+  cudaEvent_t a, b;
+  CHECK(cudaEventCreate(&a));
+  CHECK(cudaEventCreate(&b));
+  for (int s = 0; s < 3; ++s) f(s);
+  std::vector<double> t;
+  for (int r = 0; r < repeats; ++r) {
+    CHECK(cudaEventRecord(a, stream));
+    for (int s = 0; s < steps; ++s) f(s);
+    CHECK(cudaEventRecord(b, stream));
+    CHECK(cudaEventSynchronize(b));
+    float ms = 0;
+    CHECK(cudaEventElapsedTime(&ms, a, b));
+    t.push_back(ms * 1e-3 / steps);
+  }
+  cudaEventDestroy(a);
+  cudaEventDestroy(b);
+  return bench::median(t);
+}
+
+int steps_for(std::int64_t n) { return n >= (1 << 24) ? 50 : n >= (1 << 20) ? 200 : 1000; }
+
+population_config config(std::int64_t n, precision p) {
+  population_config c;
+  c.units = n;
+  c.backend = backend::cuda;
+  c.precision = p;
+  c.host_input_staging = false;
+  c.g0 = initial_value::uniform(0, 0.5, 1);
+  c.x0 = initial_value::uniform(0, 0.5, 2);
+  return c;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::string json_path;
+  int repeats = 7;
+  CLI::App app{"bionmda GPU variants, timed side by side"};
+  app.add_option("--json", json_path, "write every figure to this JSON file");
+  app.add_option("--repeats", repeats, "timed repeats (median)")->check(CLI::PositiveNumber);
+  CLI11_PARSE(app, argc, argv);
+  if (cuda_devices().empty()) {
+    std::fprintf(stderr, "bionmda_bench_variants: no usable CUDA device: %s\n", cuda_unavailable_reason().c_str());
+    return 2;
+  }
+  cudaStream_t stream;
+  CHECK(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking));
+  const double copy_bw = bench::device_copy_bandwidth(std::size_t{1} << 30);
+  nlohmann::json j;
+  j["device"] = cuda_devices()[0].name;
+  j["copy_bandwidth_bytes_per_s"] = copy_bw;
+  std::printf("# bionmda GPU variants on %s; device copy %.1f GB/s (read+write)\n",
+              cuda_devices()[0].name.c_str(), copy_bw * 1e-9);
+
+  // 1. Fused step against the multi-pass Thrust version (float32, dense, 20 Hz).
+  std::printf("\n## fused step vs multi-pass Thrust (float32, dense mask, 20 Hz)\n");
+  std::printf("%10s %14s %14s %8s %10s\n", "N", "fused us/step", "thrust us/step", "ratio", "fused %copy");
+  for (std::int64_t n : {std::int64_t{1} << 20, std::int64_t{1} << 24, std::int64_t{1} << 26}) {
+    device_masks masks(n, 20.0 * 0.1 / 1000.0, 4, 11);
+    population pop(config(n, precision::float32));
+    bench::multipass_state mp(static_cast<std::size_t>(n));
+    bench::multipass_params mpp;
+    // Check: the multi-pass version computes the same trajectory.
+    {
+      population check(config(n, precision::float32));
+      const std::vector<double> zeros(static_cast<std::size_t>(n), 0.0);
+      check.set_g(host_span<const double>(zeros));
+      check.set_x(host_span<const double>(zeros));
+      for (int s = 0; s < 50; ++s) {
+        check.step_async(masks.at(s), stream);
+        mp.step(masks.at(s).data, mpp, stream);
+      }
+      CHECK(cudaStreamSynchronize(stream));
+      const auto g = check.g(stream);
+      std::vector<float> g_mp(static_cast<std::size_t>(n));
+      CHECK(cudaMemcpy(g_mp.data(), thrust::raw_pointer_cast(mp.g.data()), g_mp.size() * 4, cudaMemcpyDeviceToHost));
+      double worst = 0;
+      for (std::size_t k = 0; k < g.size(); ++k) worst = std::max(worst, std::fabs(g[k] - g_mp[k]));
+      if (worst > 1e-5) {
+        std::fprintf(stderr, "multi-pass Thrust disagrees with the fused step by %g; no speed reported\n", worst);
+        return 1;
+      }
+    }
+    const int steps = steps_for(n);
+    const double fused = seconds_per_step([&](int s) { pop.step_async(masks.at(s), stream); }, steps, repeats, stream);
+    const double multi = seconds_per_step([&](int s) { mp.step(masks.at(s).data, mpp, stream); }, steps, repeats, stream);
+    const double pct = 19.0 * static_cast<double>(n) / fused / copy_bw * 100;
+    std::printf("%10lld %14.2f %14.2f %7.2fx %9.1f%%\n", static_cast<long long>(n), fused * 1e6, multi * 1e6,
+                multi / fused, pct);
+    j["fused_vs_thrust"].push_back({{"N", n}, {"fused_s", fused}, {"thrust_s", multi}, {"ratio", multi / fused},
+                                    {"fused_copy_fraction", pct / 100}});
+  }
+
+  // 2. 100 steps in a CUDA graph against 100 plain launches.
+  std::printf("\n## 100 steps: CUDA graph replay vs plain launches (float32, dense)\n");
+  std::printf("%10s %14s %14s %8s\n", "N", "plain us/step", "graph us/step", "ratio");
+  for (std::int64_t n : {std::int64_t{1} << 10, std::int64_t{1} << 14, std::int64_t{1} << 16,
+                         std::int64_t{1} << 18, std::int64_t{1} << 20}) {
+    device_masks masks(n, 0.002, 4, 12);
+    population pop(config(n, precision::float32));
+    cudaGraph_t graph;
+    cudaGraphExec_t exec;
+    CHECK(cudaStreamBeginCapture(stream, cudaStreamCaptureModeThreadLocal));
+    for (int s = 0; s < 100; ++s) pop.step_async(masks.at(s), stream);
+    CHECK(cudaStreamEndCapture(stream, &graph));
+    CHECK(cudaGraphInstantiate(&exec, graph, 0));
+    const double plain = seconds_per_step(
+        [&](int) {
+          for (int s = 0; s < 100; ++s) pop.step_async(masks.at(s), stream);
+        },
+        10, repeats, stream) / 100;
+    const double replay = seconds_per_step([&](int) { CHECK(cudaGraphLaunch(exec, stream)); }, 10, repeats, stream) / 100;
+    std::printf("%10lld %14.2f %14.2f %7.2fx\n", static_cast<long long>(n), plain * 1e6, replay * 1e6, plain / replay);
+    j["graph_vs_plain"].push_back({{"N", n}, {"plain_s", plain}, {"graph_s", replay}, {"ratio", plain / replay}});
+    cudaGraphExecDestroy(exec);
+    cudaGraphDestroy(graph);
+  }
+
+  // 3. Precision, input form and rate, N = 2^24.
+  std::printf("\n## N = 2^24: precision, input form, input rate\n");
+  std::printf("%-34s %12s %14s\n", "variant", "us/step", "unit-steps/s");
+  const std::int64_t n = std::int64_t{1} << 24;
+  auto report = [&](const std::string& name, double sec) {
+    std::printf("%-34s %12.2f %14.4g\n", name.c_str(), sec * 1e6, static_cast<double>(n) / sec);
+    j["forms"].push_back({{"variant", name}, {"N", n}, {"seconds_per_step", sec}});
+  };
+  for (double rate : {1.0, 20.0, 100.0}) {
+    device_masks masks(n, rate * 0.1 / 1000.0, 4, 13);
+    for (precision p : {precision::float32, precision::float64}) {
+      population pop(config(n, p));
+      report(std::string(to_string(p)) + " dense " + std::to_string(static_cast<int>(rate)) + " Hz",
+             seconds_per_step([&](int s) { pop.step_async(masks.at(s), stream); }, 50, repeats, stream));
+    }
+  }
+  {
+    const std::int64_t n_pre = n / 100;
+    device_masks pre(n_pre, 20.0 * 0.1 / 1000.0, 4, 14);
+    std::vector<std::int32_t> src(static_cast<std::size_t>(n));
+    std::mt19937_64 rng(3);
+    std::uniform_int_distribution<std::int32_t> pick(0, static_cast<std::int32_t>(n_pre - 1));
+    for (auto& s : src) s = pick(rng);
+    for (precision p : {precision::float32, precision::float64}) {
+      population pop(config(n, p));
+      pop.set_presynaptic_sources(host_span<const std::int32_t>(src), n_pre);
+      report(std::string(to_string(p)) + " presynaptic 20 Hz (N_pre=N/100)",
+             seconds_per_step([&](int s) { pop.step_presynaptic_async(pre.at(s), stream); }, 50, repeats, stream));
+      report(std::string(to_string(p)) + " poisson 20 Hz (in kernel)",
+             seconds_per_step([&](int) { pop.step_poisson_async(20.0, 1, stream); }, 50, repeats, stream));
+    }
+  }
+  if (!json_path.empty()) std::ofstream(json_path) << j.dump(2) << "\n";
+  cudaStreamDestroy(stream);
+  return 0;
+}
