@@ -302,6 +302,28 @@ TEST_F(Cli, JsonSummary) {
   EXPECT_TRUE(j.contains("device"));
 }
 
+// On a terminal a run longer than a second shows a live progress line; with
+// --quiet, or when stderr is not a terminal, it does not.
+TEST_F(Cli, ProgressLineOnlyOnATerminal) {
+  if (std::system("command -v script >/dev/null 2>&1") != 0) GTEST_SKIP() << "util-linux 'script' not installed";
+  const std::string sim = std::string("'") + BIONMDA_CLI_PATH +
+                          "' simulate --backend cpu --size 1000 --steps 20000000 --rate 20";
+  // `script` gives the tool a pseudo-terminal; timeout ends the run after ~2.5 s.
+  const std::string cmd = "cd '" + dir_.string() + "' && timeout 2.5 script -qc \"" + sim +
+                          "\" /dev/null > tty.txt 2>&1";
+  (void)std::system(cmd.c_str());
+  const std::string tty = slurp(path("tty.txt"));
+  EXPECT_NE(tty.find("steps/s"), std::string::npos) << tty.substr(0, 400);
+  EXPECT_NE(tty.find("s left"), std::string::npos) << tty.substr(0, 400);
+  const std::string quiet = "cd '" + dir_.string() + "' && timeout 2.5 script -qc \"" + sim +
+                            " --quiet\" /dev/null > quiet.txt 2>&1";
+  (void)std::system(quiet.c_str());
+  EXPECT_EQ(slurp(path("quiet.txt")).find("steps/s"), std::string::npos);
+  const auto r = run("simulate --backend cpu --size 100000 --steps 2000");  // stderr is a file
+  ASSERT_EQ(r.code, 0);
+  EXPECT_EQ(r.err.find("s left"), std::string::npos) << r.err;
+}
+
 TEST_F(Cli, Info) {
   const auto r = run("info");
   ASSERT_EQ(r.code, 0) << r.err;
