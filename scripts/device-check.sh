@@ -86,10 +86,24 @@ else
 fi
 
 if [ "$bench" = 1 ]; then
-  for input in dense poisson presynaptic; do
-    step "bench-gpu-$input" "bench-gpu-$input.txt" "$BUILD/bench/bionmda_bench_step" --backend cuda \
-      --input "$input" --min-time 0.1 --no-reference --json "$OUT/bench-gpu-$input.json"
-  done
+  cli="$BUILD/src/cli/bionmda"
+  peer_sizes="65536 262144 1048576 4194304 16777216"
+  step bench-gpu-dense bench-gpu-dense.txt "$cli" bench --backend cuda --input dense --no-reference \
+    --min-time 0.05 --variants --json "$OUT/bench-gpu-dense.json"
+  step bench-gpu-poisson bench-gpu-poisson.txt "$cli" bench --backend cuda --input poisson --no-reference \
+    --min-time 0.05 --precision float32 --sizes $peer_sizes --json "$OUT/bench-gpu-poisson.json"
+  step bench-gpu-presynaptic bench-gpu-presynaptic.txt "$cli" bench --backend cuda --input presynaptic \
+    --no-reference --min-time 0.05 --json "$OUT/bench-gpu-presynaptic.json"
+  # The peer on the same card: brainpy.state.BioNMDA on JAX-GPU, from wheels
+  # carried in .whl/ (bench/README.md says how to fetch them).
+  if ls .whl/*.whl >/dev/null 2>&1; then
+    step brainpy-install brainpy-install.log python3 -m pip install -q --no-index --no-deps --no-compile \
+      --no-cache-dir --upgrade --target /tmp/site .whl/*.whl
+    step bench-brainpy-gpu bench-brainpy-gpu.txt env PYTHONPATH=/tmp/site PYTHONUNBUFFERED=1 python3 \
+      bench/brainpy_bench.py --precision float32 --sizes $peer_sizes --json "$OUT/brainpy-gpu.json"
+  else
+    summary+=("$(printf '%-28s %-6s %s' bench-brainpy-gpu SKIPPED 'no wheels in .whl/')")
+  fi
   step demo-gpu demo-gpu.txt "$BUILD/examples/bionmda_demo" --backend cuda --steps 2000
 fi
 

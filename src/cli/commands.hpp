@@ -8,5 +8,7 @@ namespace bionmda::cli {
 void add_simulate(CLI::App& app);
 /// Registers `info` on app.
 void add_info(CLI::App& app);
+/// Registers `bench` on app (argv is recorded in its JSON output).
+void add_bench(CLI::App& app, int argc, char** argv);
 
 }  // namespace bionmda::cli

@@ -11,6 +11,7 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", BIONMDA_VERSION_STRING);
   bionmda::cli::add_simulate(app);
   bionmda::cli::add_info(app);
+  bionmda::cli::add_bench(app, argc, argv);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

@@ -4,7 +4,6 @@
 // reference; a wrong answer gets no speed reported.
 #include <omp.h>
 
-#include <CLI/CLI.hpp>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -14,7 +13,11 @@
 #include <string>
 #include <vector>
 
-#include "bench_roofline.hpp"
+#include "roofline.hpp"
+#include "step_bench.hpp"
+#if BIONMDA_HAS_CUDA
+#include "gpu_variants.hpp"
+#endif
 #include "bionmda/bionmda.hpp"
 
 #if BIONMDA_HAS_CUDA
@@ -26,18 +29,7 @@ namespace {
 using namespace bionmda;
 using bench::median;
 
-struct options {
-  std::string backend_name = "auto";
-  std::vector<std::string> precisions = {"float32", "float64"};
-  std::vector<double> sizes;
-  std::int64_t batch = 1;
-  std::string input = "dense";
-  double rate_hz = 20.0;
-  double min_time = 0.25;  // seconds of stepping per repeat
-  int repeats = 5;
-  bool reference = true;
-  std::string json_path;
-};
+using options = bench::bench_options;
 
 std::vector<std::uint8_t> random_mask(std::mt19937_64& rng, std::int64_t n, double p) {
   std::bernoulli_distribution d(p);
@@ -252,25 +244,58 @@ double reference_rate(std::int64_t n, std::int64_t batch, double rate_hz) {
   return static_cast<double>(n * batch) / median(t);
 }
 
+// CPU variants side by side at N = 2^22: the backend with 1 thread and with
+// all threads against the scalar reference; precision, input form and rate.
+nlohmann::json run_cpu_variants(const options& base) {
+  nlohmann::json out;
+  const std::int64_t n = std::int64_t{1} << 22;
+  std::printf("\n## CPU variants, N = 2^22, B = 1 (side by side)\n%-40s %12s %14s %10s\n", "variant",
+              "us/step", "unit-steps/s", "x reference");
+  const double ref = reference_rate(n, 1, 20.0);
+  auto row = [&](const std::string& name, double sec) {
+    const double rate = static_cast<double>(n) / sec;
+    std::printf("%-40s %12.1f %14.4g %10.2f\n", name.c_str(), sec * 1e6, rate, rate / ref);
+    std::fflush(stdout);
+    out.push_back({{"variant", name}, {"N", n}, {"seconds_per_step", sec}, {"unit_steps_per_s", rate}});
+  };
+  row("scalar float64 reference, 1 thread", static_cast<double>(n) / ref);
+  const int all = omp_get_max_threads();
+  for (const char* prec : {"float32", "float64"}) {
+    for (int threads : {1, all}) {
+      omp_set_num_threads(threads);
+      options o = base;
+      o.input = "dense";
+      o.rate_hz = 20.0;
+      runner r(backend::cpu, parse_precision(prec), o, n);
+      row(std::string(prec) + " dense 20 Hz, " + std::to_string(threads) + " thread(s)", r.time_per_step());
+    }
+    omp_set_num_threads(all);
+    for (const char* input : {"presynaptic", "poisson"}) {
+      options o = base;
+      o.input = input;
+      o.rate_hz = 20.0;
+      runner r(backend::cpu, parse_precision(prec), o, n);
+      row(std::string(prec) + " " + input + " 20 Hz", r.time_per_step());
+    }
+    for (double rate : {1.0, 100.0}) {
+      options o = base;
+      o.input = "dense";
+      o.rate_hz = rate;
+      runner r(backend::cpu, parse_precision(prec), o, n);
+      row(std::string(prec) + " dense " + std::to_string(static_cast<int>(rate)) + " Hz", r.time_per_step());
+    }
+  }
+  return out;
+}
+
 }  // namespace
 
-int main(int argc, char** argv) {
-  options o;
-  CLI::App app{"bionmda step throughput against the copy roofline"};
-  app.add_option("--backend", o.backend_name, "auto, cpu or cuda")->check(CLI::IsMember({"auto", "cpu", "cuda"}));
-  app.add_option("--precision", o.precisions, "float32 and/or float64")->check(CLI::IsMember({"float32", "float64"}));
-  app.add_option("--sizes", o.sizes, "units N to time (default: CPU 1e4..1e7, GPU 2^16..2^26)");
-  app.add_option("--batch", o.batch, "batch entries B")->check(CLI::PositiveNumber);
-  app.add_option("--input", o.input, "dense, presynaptic or poisson")->check(CLI::IsMember({"dense", "presynaptic", "poisson"}));
-  app.add_option("--rate", o.rate_hz, "input rate [Hz]")->check(CLI::NonNegativeNumber);
-  app.add_option("--min-time", o.min_time, "seconds of stepping per repeat")->check(CLI::PositiveNumber);
-  app.add_option("--repeats", o.repeats, "timed repeats (median reported)")->check(CLI::PositiveNumber);
-  app.add_flag("!--no-reference", o.reference, "skip timing the scalar float64 reference");
-  app.add_option("--json", o.json_path, "also write every figure to this JSON file");
-  CLI11_PARSE(app, argc, argv);
+namespace bionmda::bench {
 
+int run_bench(const bench_options& opts) {
+  bench_options o = opts;
   try {
-    const backend be = resolve_backend(parse_backend(o.backend_name));
+    const backend be = resolve_backend(parse_backend(o.backend));
     std::string device = bench::cpu_name() + " (" + std::to_string(omp_get_max_threads()) +
                          " threads, " + cpu_instruction_set() + ")";
     double copy_bw = 0;
@@ -285,7 +310,7 @@ int main(int argc, char** argv) {
       if (be == backend::cuda) {
         for (int k = 16; k <= 26; k += 2) o.sizes.push_back(std::ldexp(1.0, k));
       } else {
-        o.sizes = {1e4, 1e5, 1e6, 1e7};
+        for (int k : {16, 18, 20, 22, 23}) o.sizes.push_back(std::ldexp(1.0, k));
       }
     }
     std::printf("# bionmda %s step benchmark: backend %s, device %s\n", BIONMDA_VERSION_STRING,
@@ -343,15 +368,25 @@ int main(int argc, char** argv) {
       }
     }
 
+    nlohmann::json j;
+    if (o.variants) {
+      if (be == backend::cuda) {
+#if BIONMDA_HAS_CUDA
+        j["variants"] = run_gpu_variants(o.repeats);
+#endif
+      } else {
+        j["variants"] = run_cpu_variants(o);
+      }
+    }
     if (!o.json_path.empty()) {
-      nlohmann::json j;
       j["version"] = BIONMDA_VERSION_STRING;
+      j["commit"] = BIONMDA_GIT_COMMIT;
       j["backend"] = to_string(be);
-      j["device"] = device;
+      j["machine"] = device;
       j["copy_bandwidth_bytes_per_s"] = copy_bw;
-      std::string cmd;
-      for (int a = 0; a < argc; ++a) cmd += (a ? " " : "") + std::string(argv[a]);
-      j["command"] = cmd;
+      j["input"] = o.input;
+      j["rate_hz"] = o.rate_hz;
+      j["command"] = o.command;
       for (const auto& r : results) {
         j["results"].push_back({{"precision", r.precision}, {"input", r.input}, {"units", r.units},
                                 {"batch", r.batch}, {"seconds_per_step", r.seconds_per_step},
@@ -368,3 +403,5 @@ int main(int argc, char** argv) {
   }
   return 0;
 }
+
+}  // namespace bionmda::bench

@@ -4,7 +4,6 @@
 // float64; dense mask against presynaptic gather; 1 Hz against 100 Hz input.
 #include <cuda_runtime.h>
 
-#include <CLI/CLI.hpp>
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -13,7 +12,8 @@
 #include <random>
 #include <vector>
 
-#include "bench_roofline.hpp"
+#include "gpu_variants.hpp"
+#include "roofline.hpp"
 #include "bionmda/bionmda.hpp"
 #include "thrust_multipass.cuh"
 
@@ -21,13 +21,12 @@ namespace {
 
 using namespace bionmda;
 
-#define CHECK(call)                                                                            \
-  do {                                                                                         \
-    const cudaError_t e_ = (call);                                                             \
-    if (e_ != cudaSuccess) {                                                                   \
-      std::fprintf(stderr, "%s failed: %s (%s:%d)\n", #call, cudaGetErrorName(e_), __FILE__, __LINE__); \
-      std::exit(1);                                                                            \
-    }                                                                                          \
+#define CHECK(call)                                                                        \
+  do {                                                                                     \
+    const cudaError_t e_ = (call);                                                         \
+    if (e_ != cudaSuccess) {                                                               \
+      throw cuda_error(std::string("bionmda bench: ") + #call + " failed: " + cudaGetErrorName(e_)); \
+    }                                                                                      \
   } while (0)
 
 // Device masks in rotation, so small sizes are not served from L2.
@@ -91,24 +90,17 @@ population_config config(std::int64_t n, precision p) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
-  std::string json_path;
-  int repeats = 7;
-  CLI::App app{"bionmda GPU variants, timed side by side"};
-  app.add_option("--json", json_path, "write every figure to this JSON file");
-  app.add_option("--repeats", repeats, "timed repeats (median)")->check(CLI::PositiveNumber);
-  CLI11_PARSE(app, argc, argv);
-  if (cuda_devices().empty()) {
-    std::fprintf(stderr, "bionmda_bench_variants: no usable CUDA device: %s\n", cuda_unavailable_reason().c_str());
-    return 2;
-  }
+namespace bionmda::bench {
+
+nlohmann::json run_gpu_variants(int repeats) {
+  if (cuda_devices().empty()) throw backend_unavailable("bionmda: GPU variants need a usable CUDA device");
   cudaStream_t stream;
   CHECK(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking));
   const double copy_bw = bench::device_copy_bandwidth(std::size_t{1} << 30);
   nlohmann::json j;
   j["device"] = cuda_devices()[0].name;
   j["copy_bandwidth_bytes_per_s"] = copy_bw;
-  std::printf("# bionmda GPU variants on %s; device copy %.1f GB/s (read+write)\n",
+  std::printf("\n# bionmda GPU variants on %s; device copy %.1f GB/s (read+write)\n",
               cuda_devices()[0].name.c_str(), copy_bw * 1e-9);
 
   // 1. Fused step against the multi-pass Thrust version (float32, dense, 20 Hz).
@@ -136,8 +128,8 @@ int main(int argc, char** argv) {
       double worst = 0;
       for (std::size_t k = 0; k < g.size(); ++k) worst = std::max(worst, std::fabs(g[k] - g_mp[k]));
       if (worst > 1e-5) {
-        std::fprintf(stderr, "multi-pass Thrust disagrees with the fused step by %g; no speed reported\n", worst);
-        return 1;
+        throw error("bionmda: multi-pass Thrust disagrees with the fused step by " + std::to_string(worst) +
+                    "; no speed reported");
       }
     }
     const int steps = steps_for(n);
@@ -207,7 +199,8 @@ int main(int argc, char** argv) {
              seconds_per_step([&](int) { pop.step_poisson_async(20.0, 1, stream); }, 50, repeats, stream));
     }
   }
-  if (!json_path.empty()) std::ofstream(json_path) << j.dump(2) << "\n";
   cudaStreamDestroy(stream);
-  return 0;
+  return j;
 }
+
+}  // namespace bionmda::bench

@@ -1,4 +1,4 @@
-#include "bench_roofline.hpp"
+#include "roofline.hpp"
 
 #include <omp.h>
 

@@ -1,0 +1,102 @@
+#!/usr/bin/env python3
+"""Time the peer: the real ``brainpy.state.BioNMDA`` on whatever JAX device is present.
+
+Runs a JIT-compiled loop over steps (``brainstate.transform.for_loop``) with
+independent Poisson input at the same rate as ``bionmda bench --input
+poisson`` (spikes drawn inside the compiled loop with ``jax.random``), for
+the same sizes, and prints unit-steps per second in the same table format.
+No state leaves the device during the timed loop; each repeat ends with
+``block_until_ready``; the median of repeats is reported.
+
+    python bench/brainpy_bench.py --sizes 65536 1048576 --precision float32
+
+Compare side by side, in the same session on the same machine, with
+``bionmda bench --backend cpu --input poisson --sizes ...`` (or on the GPU
+with ``--backend cuda``). On the GPU machine, install the wheels carried in
+``.whl/`` first (see bench/README.md).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import time
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--sizes", type=float, nargs="+", default=[2**16, 2**18, 2**20, 2**22])
+    ap.add_argument("--precision", choices=["float32", "float64"], default="float32")
+    ap.add_argument("--rate", type=float, default=20.0, help="Poisson input [Hz]")
+    ap.add_argument("--dt", type=float, default=0.1, help="time step [ms]")
+    ap.add_argument("--steps", type=int, default=200, help="steps per timed loop")
+    ap.add_argument("--repeats", type=int, default=5)
+    ap.add_argument("--json", help="write the figures here")
+    args = ap.parse_args()
+
+    import jax
+    import jax.numpy as jnp
+
+    if args.precision == "float64":
+        jax.config.update("jax_enable_x64", True)
+    import brainpy
+    import brainstate
+    import brainunit as u
+
+    if args.precision == "float64":
+        brainstate.environ.set(precision=64)
+    device = jax.devices()[0]
+    versions = {}
+    for pkg in ("brainpy", "brainstate", "jax", "jaxlib"):
+        try:
+            from importlib import metadata
+            versions[pkg] = metadata.version(pkg)
+        except Exception:  # noqa: BLE001 - best effort
+            versions[pkg] = "?"
+    print(f"# brainpy.state.BioNMDA benchmark on {device.platform}:{device.device_kind}; "
+          f"{' '.join(f'{k} {v}' for k, v in versions.items())}")
+    print(f"# input poisson at {args.rate:.1f} Hz, dt {args.dt} ms, {args.steps} steps per loop, "
+          f"median of {args.repeats}")
+    print(f"{'prec':<8} {'N':>10} {'B':>9} {'us/step':>12} {'unit-steps/s':>14}")
+    p = args.rate * args.dt / 1000.0
+    dt_q = args.dt * u.ms
+    results = []
+    for nd in args.sizes:
+        n = int(nd)
+        syn = brainpy.state.BioNMDA(n)
+        syn.init_state()
+        key = brainstate.random.RandomState(0)
+
+        def step(t_ms):
+            with brainstate.environ.context(t=t_ms * u.ms, dt=dt_q):
+                spikes = key.random(n) < p
+                syn.update(spikes)
+
+        ts = jnp.arange(args.steps, dtype=jnp.float64 if args.precision == "float64" else jnp.float32) * args.dt
+
+        @brainstate.transform.jit
+        def run(ts_):
+            brainstate.transform.for_loop(step, ts_)
+            return syn.g.value
+
+        jax.block_until_ready(run(ts))  # compile and warm up
+        times = []
+        for r in range(args.repeats):
+            t0 = time.perf_counter()
+            jax.block_until_ready(run(ts + r * args.steps * args.dt))
+            times.append((time.perf_counter() - t0) / args.steps)
+        sec = statistics.median(times)
+        print(f"{args.precision:<8} {n:>10} {1:>9} {sec * 1e6:>12.2f} {n / sec:>14.4g}", flush=True)
+        results.append({"N": n, "seconds_per_step": sec, "unit_steps_per_s": n / sec})
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump({"device": f"{device.platform}:{device.device_kind}", "versions": versions,
+                       "precision": args.precision, "rate_hz": args.rate, "dt": args.dt,
+                       "command": " ".join(sys.argv), "results": results}, f, indent=2)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

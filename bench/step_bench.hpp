@@ -1,0 +1,29 @@
+#pragma once
+// The engine behind `bionmda bench`: a size sweep of the step against the
+// copy roofline, and the variants timed side by side.
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace bionmda::bench {
+
+struct bench_options {
+  std::string backend = "auto";
+  std::vector<std::string> precisions = {"float32", "float64"};
+  std::vector<double> sizes;          ///< empty: GPU 2^16..2^26, CPU 2^16..2^23
+  std::int64_t batch = 1;
+  std::string input = "dense";        ///< dense, presynaptic or poisson
+  double rate_hz = 20.0;
+  double min_time = 0.25;             ///< seconds of stepping per repeat
+  int repeats = 5;                    ///< median of these
+  bool reference = true;              ///< also time the scalar float64 reference
+  bool variants = false;              ///< also run the side-by-side variants
+  std::string json_path;              ///< write every figure here
+  std::string command;                ///< the command line, for the JSON
+};
+
+/// Runs the sweep (and variants); prints tables on stdout. Returns 0, or 1
+/// when a backend disagrees with the reference (no speed is reported then).
+int run_bench(const bench_options& o);
+
+}  // namespace bionmda::bench
