@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <cstdio>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -140,6 +141,25 @@ nlohmann::json run_gpu_variants(int repeats) {
                 multi / fused, pct);
     j["fused_vs_thrust"].push_back({{"N", n}, {"fused_s", fused}, {"thrust_s", multi}, {"ratio", multi / fused},
                                     {"fused_copy_fraction", pct / 100}});
+  }
+
+  // 1b. Evict-first cache hints on and off (the default turns them on when
+  // the state exceeds L2).
+  std::printf("\n## evict-first (streaming) cache hints (float32, dense, 20 Hz)\n");
+  std::printf("%10s %14s %14s %8s\n", "N", "plain us/step", "hints us/step", "ratio");
+  for (std::int64_t n : {std::int64_t{1} << 20, std::int64_t{1} << 22, std::int64_t{1} << 24,
+                         std::int64_t{1} << 26}) {
+    device_masks masks(n, 20.0 * 0.1 / 1000.0, 4, 15);
+    setenv("BIONMDA_CUDA_STREAMING", "0", 1);
+    population plain(config(n, precision::float32));
+    setenv("BIONMDA_CUDA_STREAMING", "1", 1);
+    population hinted(config(n, precision::float32));
+    unsetenv("BIONMDA_CUDA_STREAMING");
+    const int steps = steps_for(n);
+    const double a = seconds_per_step([&](int s) { plain.step_async(masks.at(s), stream); }, steps, repeats, stream);
+    const double b = seconds_per_step([&](int s) { hinted.step_async(masks.at(s), stream); }, steps, repeats, stream);
+    std::printf("%10lld %14.2f %14.2f %7.3fx\n", static_cast<long long>(n), a * 1e6, b * 1e6, a / b);
+    j["streaming_hints"].push_back({{"N", n}, {"plain_s", a}, {"hints_s", b}, {"ratio", a / b}});
   }
 
   // 2. 100 steps in a CUDA graph against 100 plain launches.

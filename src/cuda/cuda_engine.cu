@@ -2,6 +2,8 @@
 #include <cuda_runtime.h>
 
 #include <algorithm>
+#include <cstdlib>
+#include <string>
 #include <vector>
 
 #include "bionmda/detail/error_macros.hpp"
@@ -55,6 +57,12 @@ class cuda_engine final : public engine {
     cudaDeviceProp prop{};
     BIONMDA_CUDA_TRY(cudaGetDeviceProperties(&prop, device_));
     multiprocessors_ = prop.multiProcessorCount;
+    // Evict-first hints pay off only when the state cannot stay in L2 between
+    // steps. BIONMDA_CUDA_STREAMING=0/1 overrides (for benchmarks).
+    const double state_bytes = static_cast<double>(shape.units * shape.batch) *
+                               (2.0 * sizeof(Real) + sizeof(countdown_t) + 1.0);
+    streaming_ = state_bytes > static_cast<double>(prop.l2CacheSize);
+    if (const char* env = std::getenv("BIONMDA_CUDA_STREAMING")) streaming_ = std::string(env) != "0";
 
     const std::int64_t n = shape.units * shape.batch;
     g_ = device_buffer<Real>(n, "g");
@@ -208,12 +216,22 @@ class cuda_engine final : public engine {
   template <class Spikes>
   void launch(const state_ptrs<Real>& st, Spikes spikes, std::int64_t chunks, bool mask_vec,
               cudaStream_t stream) {
-    if (args_.per_unit) {
-      launch_1d<step_kernel<Real, true, Spikes>, step_block_size>(chunks, multiprocessors_, stream,
-                                                                  st, args_, spikes, mask_vec);
+    if (streaming_) {
+      launch_per_unit<true>(st, spikes, chunks, mask_vec, stream);
     } else {
-      launch_1d<step_kernel<Real, false, Spikes>, step_block_size>(chunks, multiprocessors_, stream,
-                                                                   st, args_, spikes, mask_vec);
+      launch_per_unit<false>(st, spikes, chunks, mask_vec, stream);
+    }
+  }
+
+  template <bool Streaming, class Spikes>
+  void launch_per_unit(const state_ptrs<Real>& st, Spikes spikes, std::int64_t chunks, bool mask_vec,
+                       cudaStream_t stream) {
+    if (args_.per_unit) {
+      launch_1d<step_kernel<Real, true, Streaming, Spikes>, step_block_size>(
+          chunks, multiprocessors_, stream, st, args_, spikes, mask_vec);
+    } else {
+      launch_1d<step_kernel<Real, false, Streaming, Spikes>, step_block_size>(
+          chunks, multiprocessors_, stream, st, args_, spikes, mask_vec);
     }
   }
 
@@ -221,6 +239,7 @@ class cuda_engine final : public engine {
   int device_;
   bool host_staging_;
   int multiprocessors_ = 1;
+  bool streaming_ = false;
   device_buffer<Real> g_, x_;
   device_buffer<countdown_t> countdown_;
   device_buffer<Real> alpha1_, beta1_, ax_on_, beta2_, hx_on_, hx_off_;

@@ -19,21 +19,45 @@ namespace bionmda::detail {
 inline constexpr int step_block_size = 256;
 inline constexpr int chunk = 4;
 
+// Wide loads and stores. Streaming = true uses the evict-first cache hints
+// (ld.global.cs / st.global.cs): for states larger than L2 every byte is used
+// once per step, and keeping it out of L2 leaves room for the rest.
+template <bool Streaming, class V>
+__device__ __forceinline__ V load(const V* p) {
+  if constexpr (Streaming) {
+    return __ldcs(p);
+  } else {
+    return *p;
+  }
+}
+template <bool Streaming, class V>
+__device__ __forceinline__ void store(V* p, const V& v) {
+  if constexpr (Streaming) {
+    __stcs(p, v);
+  } else {
+    *p = v;
+  }
+}
+
+template <bool Streaming>
 __device__ __forceinline__ void load4(const float* p, float (&out)[4]) {
-  const float4 a = *reinterpret_cast<const float4*>(p);
+  const float4 a = load<Streaming>(reinterpret_cast<const float4*>(p));
   out[0] = a.x; out[1] = a.y; out[2] = a.z; out[3] = a.w;
 }
+template <bool Streaming>
 __device__ __forceinline__ void load4(const double* p, double (&out)[4]) {
-  const double2 a = reinterpret_cast<const double2*>(p)[0];
-  const double2 b = reinterpret_cast<const double2*>(p)[1];
+  const double2 a = load<Streaming>(reinterpret_cast<const double2*>(p));
+  const double2 b = load<Streaming>(reinterpret_cast<const double2*>(p) + 1);
   out[0] = a.x; out[1] = a.y; out[2] = b.x; out[3] = b.y;
 }
+template <bool Streaming>
 __device__ __forceinline__ void store4(float* p, const float (&v)[4]) {
-  *reinterpret_cast<float4*>(p) = make_float4(v[0], v[1], v[2], v[3]);
+  store<Streaming>(reinterpret_cast<float4*>(p), make_float4(v[0], v[1], v[2], v[3]));
 }
+template <bool Streaming>
 __device__ __forceinline__ void store4(double* p, const double (&v)[4]) {
-  reinterpret_cast<double2*>(p)[0] = make_double2(v[0], v[1]);
-  reinterpret_cast<double2*>(p)[1] = make_double2(v[2], v[3]);
+  store<Streaming>(reinterpret_cast<double2*>(p), make_double2(v[0], v[1]));
+  store<Streaming>(reinterpret_cast<double2*>(p) + 1, make_double2(v[2], v[3]));
 }
 
 /// Whether a spike source needs (batch, unit) indices rather than the flat element.
@@ -42,10 +66,11 @@ inline constexpr bool needs_unit_index = std::is_same_v<Spikes, presynaptic_spik
 
 /**
  * @tparam PerUnit   parameters are per-unit arrays (else uniform values)
+ * @tparam Streaming evict-first cache hints on the state (states larger than L2)
  * @tparam Spikes    no_spikes, dense_spikes, presynaptic_spikes or poisson_spikes
  * @param mask_vec   dense input only: the mask may be read 4 bytes at a time
  */
-template <class Real, bool PerUnit, class Spikes>
+template <class Real, bool PerUnit, bool Streaming, class Spikes>
 __global__ void __launch_bounds__(step_block_size)
     step_kernel(state_ptrs<Real> s, model_args<Real> m, Spikes spikes, bool mask_vec) {
   constexpr bool with_index = PerUnit || needs_unit_index<Spikes>;
@@ -80,13 +105,13 @@ __global__ void __launch_bounds__(step_block_size)
     countdown_t cd[chunk];
     bool spike[chunk];
     if (full) {
-      load4(s.g + e0, g);
-      load4(s.x + e0, x);
-      const ushort4 c4 = *reinterpret_cast<const ushort4*>(s.countdown + e0);
+      load4<Streaming>(s.g + e0, g);
+      load4<Streaming>(s.x + e0, x);
+      const ushort4 c4 = load<Streaming>(reinterpret_cast<const ushort4*>(s.countdown + e0));
       cd[0] = c4.x; cd[1] = c4.y; cd[2] = c4.z; cd[3] = c4.w;
       if constexpr (std::is_same_v<Spikes, dense_spikes>) {
         if (mask_vec) {
-          const uchar4 m4 = *reinterpret_cast<const uchar4*>(spikes.mask + e0);
+          const uchar4 m4 = load<Streaming>(reinterpret_cast<const uchar4*>(spikes.mask + e0));
           spike[0] = m4.x != 0; spike[1] = m4.y != 0; spike[2] = m4.z != 0; spike[3] = m4.w != 0;
         } else {
 #pragma unroll
@@ -119,8 +144,8 @@ __global__ void __launch_bounds__(step_block_size)
     }
 
     if (full) {
-      store4(s.g + e0, g);
-      store4(s.x + e0, x);
+      store4<Streaming>(s.g + e0, g);
+      store4<Streaming>(s.x + e0, x);
       // The countdown changes only while a pulse starts, runs or ends.
       if (next[0] != cd[0] || next[1] != cd[1] || next[2] != cd[2] || next[3] != cd[3]) {
         *reinterpret_cast<ushort4*>(s.countdown + e0) = make_ushort4(next[0], next[1], next[2], next[3]);
