@@ -187,6 +187,45 @@ nlohmann::json run_gpu_variants(int repeats) {
     cudaGraphDestroy(graph);
   }
 
+  // 2b. Per-post aggregation (per-presynaptic mode, warp per row) against the
+  // bare step of the population that feeds it.
+  std::printf("\n## per-post sum (per-presynaptic mode, float32): N_pre = 2^20, 100 synapses per post\n");
+  std::printf("%10s %12s %14s %14s %16s\n", "n_post", "synapses", "step us", "post-sum us", "synapse-steps/s");
+  for (std::int64_t n_post : {std::int64_t{1} << 14, std::int64_t{1} << 16, std::int64_t{1} << 18}) {
+    const std::int64_t n_pre = std::int64_t{1} << 20, per_post = 100;
+    device_masks masks(n_pre, 0.002, 4, 16);
+    population pop(config(n_pre, precision::float32));
+    csr_connectivity conn;
+    conn.n_post = n_post;
+    std::mt19937_64 rng(4);
+    std::uniform_int_distribution<std::int32_t> pick(0, static_cast<std::int32_t>(n_pre - 1));
+    conn.row_offsets.reserve(static_cast<std::size_t>(n_post + 1));
+    for (std::int64_t row = 0; row <= n_post; ++row) conn.row_offsets.push_back(row * per_post);
+    conn.source.resize(static_cast<std::size_t>(n_post * per_post));
+    for (auto& src : conn.source) src = pick(rng);
+    conn.gmax.assign(conn.source.size(), 0.5);
+    postsynaptic_map map(pop, conn);
+    float *gp = nullptr, *v = nullptr, *cur = nullptr;
+    CHECK(cudaMalloc(&gp, n_post * sizeof(float)));
+    CHECK(cudaMalloc(&v, n_post * sizeof(float)));
+    CHECK(cudaMalloc(&cur, n_post * sizeof(float)));
+    CHECK(cudaMemset(v, 0, n_post * sizeof(float)));
+    const double step_s = seconds_per_step([&](int s) { pop.step_async(masks.at(s), stream); }, 200, repeats, stream);
+    const double post_s = seconds_per_step(
+        [&](int) {
+          map.compute_async<float>(pop, device_span<float>(gp, n_post), device_span<const float>(v, n_post),
+                                   device_span<float>(cur, n_post), stream);
+        },
+        200, repeats, stream);
+    const double nnz = static_cast<double>(n_post * per_post);
+    std::printf("%10lld %12.0f %14.2f %14.2f %16.4g\n", static_cast<long long>(n_post), nnz, step_s * 1e6,
+                post_s * 1e6, nnz / post_s);
+    j["post_sum"].push_back({{"n_post", n_post}, {"synapses", nnz}, {"step_s", step_s}, {"post_sum_s", post_s}});
+    cudaFree(gp);
+    cudaFree(v);
+    cudaFree(cur);
+  }
+
   // 3. Precision, input form and rate, N = 2^24.
   std::printf("\n## N = 2^24: precision, input form, input rate\n");
   std::printf("%-34s %12s %14s\n", "variant", "us/step", "unit-steps/s");

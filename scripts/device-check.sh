@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The GPU check, run on the device machine from the repository root, after
 # scripts/device-prep.sh ran here and with .device-deps carried:
-#   build (Release, sm_90) -> all tests -> compute-sanitizer memcheck and
-#   racecheck on a small GPU case -> GPU benchmarks -> demo -> a short table.
+#   build (Release, sm_90) -> all tests -> compute-sanitizer memcheck,
+#   racecheck, initcheck and synccheck on small GPU cases -> GPU benchmarks
+#   (sweeps, variants, the BrainPy peer) -> demo -> a short table.
 # Results go to $OUT (default ./device-out): summary.txt (the table printed
 # last), logs.tgz (every log), and the benchmarks' JSON files; at most 8 files
 # come back from the device machine. Budget: under 8 minutes.
@@ -77,6 +78,12 @@ step tests-cpu tests-cpu.log ctest --test-dir "$BUILD" -LE gpu --output-on-failu
 if command -v compute-sanitizer >/dev/null; then
   small='*DenseRandomSmallSizes*:*Presynaptic*:*PulseOfExact*:*SpikeDuringPulse*:*Poisson*'
   for tool in memcheck racecheck; do
+    step "sanitizer-$tool" "sanitizer-$tool.log" compute-sanitizer --tool "$tool" --error-exitcode=1 \
+      "$BUILD/tests/scenarios_gpu_test" --gtest_filter="$small"
+    step "sanitizer-$tool-post" "sanitizer-$tool-post.log" compute-sanitizer --tool "$tool" \
+      --error-exitcode=1 "$BUILD/tests/postsynaptic_gpu_test"
+  done
+  for tool in initcheck synccheck; do
     step "sanitizer-$tool" "sanitizer-$tool.log" compute-sanitizer --tool "$tool" --error-exitcode=1 \
       "$BUILD/tests/scenarios_gpu_test" --gtest_filter="$small"
   done

@@ -7,6 +7,7 @@
 #include "bionmda/error.hpp"
 #include "bionmda/parameters.hpp"
 #include "bionmda/population.hpp"
+#include "bionmda/postsynaptic.hpp"
 #include "bionmda/reference.hpp"
 #include "bionmda/span.hpp"
 #include "bionmda/state_view.hpp"

@@ -1,0 +1,105 @@
+#pragma once
+/**
+ * @file postsynaptic.hpp
+ * @brief From synapses to postsynaptic neurons: summed conductance and the
+ *        Mg-blocked NMDA current.
+ *
+ * Per-presynaptic mode (BrainPy's align-pre way): a population holds one
+ * BioNMDA unit per presynaptic neuron, and every synapse of that neuron sees
+ * its g. Connectivity is post-major CSR; each step
+ *
+ *     g_post[b][j] = sum over synapses k of post neuron j of gmax[k] * g[b][source[k]]
+ *     I[b][j]      = g_post[b][j] * (E - V[b][j]) / (1 + (cc_Mg/beta) * exp(alpha * (V_offset - V[b][j])))
+ *
+ * Sums run in a fixed order (no atomics): results are deterministic run to run.
+ * Units: gmax and g_post in the caller's conductance unit (e.g. nS), V and E in
+ * mV, cc_Mg and beta in mM, alpha in 1/mV; I in conductance unit times mV
+ * (nS * mV = pA). Positive I depolarises.
+ */
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "bionmda/population.hpp"
+#include "bionmda/span.hpp"
+#include "bionmda/stream.hpp"
+
+namespace bionmda {
+
+/** @brief Mg-block parameters; defaults from BrainPy's MgBlock (docs/model.md). */
+struct mg_block {
+  double E = 0.0;         ///< reversal potential [mV]
+  double cc_Mg = 1.2;     ///< extracellular Mg2+ [mM], >= 0
+  double alpha = 0.062;   ///< voltage sensitivity [1/mV]
+  double beta = 3.57;     ///< [mM], > 0
+  double V_offset = 0.0;  ///< [mV]
+};
+
+/**
+ * @brief The Mg-blocked current for conductance g at voltage V (scalar, float64).
+ * @return g * (E - V) / (1 + (cc_Mg / beta) * exp(alpha * (V_offset - V)))
+ */
+[[nodiscard]] double mg_block_current(double g, double V, const mg_block& mg = {});
+
+/** @brief Post-major CSR connectivity, host memory. */
+struct csr_connectivity {
+  std::int64_t n_post = 0;                ///< postsynaptic neurons
+  std::vector<std::int64_t> row_offsets;  ///< n_post + 1 entries, non-decreasing, from 0 to nnz
+  std::vector<std::int32_t> source;       ///< nnz presynaptic unit indices, each in [0, N)
+  std::vector<double> gmax;               ///< nnz weights [conductance unit], finite
+};
+
+namespace detail {
+class post_engine;
+}
+
+/**
+ * @brief Per-post aggregation for one population (per-presynaptic mode).
+ *
+ * Holds the connectivity in the population's memory space and precision.
+ * Move-only. compute() reads the population's current g.
+ */
+class postsynaptic_map {
+ public:
+  /**
+   * @throw bionmda::invalid_argument for malformed connectivity (naming the
+   *        field and index) or invalid Mg-block parameters
+   */
+  postsynaptic_map(const population& pop, csr_connectivity conn, mg_block mg = {});
+  ~postsynaptic_map();
+  postsynaptic_map(postsynaptic_map&&) noexcept;
+  postsynaptic_map& operator=(postsynaptic_map&&) noexcept;
+  postsynaptic_map(const postsynaptic_map&) = delete;
+  postsynaptic_map& operator=(const postsynaptic_map&) = delete;
+
+  /** @brief Postsynaptic neurons. */
+  [[nodiscard]] std::int64_t n_post() const noexcept;
+  /** @brief Synapses (CSR non-zeros). */
+  [[nodiscard]] std::int64_t synapses() const noexcept;
+
+  /**
+   * @brief CUDA backend: g_post (and, when V is non-empty, I) for every batch
+   *        entry, [B][n_post], in device memory. Only enqueues on stream.
+   * @param V     membrane potentials [B][n_post] [mV], or empty for no current
+   * @param I     output current [B][n_post], or empty when V is empty
+   * @tparam Real the population's precision (float or double)
+   */
+  template <class Real>
+  void compute_async(population& pop, device_span<Real> g_post, device_span<const Real> V,
+                     device_span<Real> I, cudaStream_t stream = nullptr) const;
+  /** @brief CPU backend: as compute_async, in host memory; done on return. */
+  template <class Real>
+  void compute(population& pop, host_span<Real> g_post, host_span<const Real> V = {},
+               host_span<Real> I = {}) const;
+
+ private:
+  std::int64_t units_ = 0;
+  std::int64_t batch_ = 0;
+  std::int64_t n_post_ = 0;
+  std::int64_t nnz_ = 0;
+  bionmda::backend backend_ = backend::cpu;
+  bionmda::precision precision_ = precision::float32;
+  std::unique_ptr<detail::post_engine> engine_;
+};
+
+}  // namespace bionmda

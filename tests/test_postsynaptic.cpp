@@ -1,0 +1,284 @@
+// Per-post aggregation (per-presynaptic mode) and the Mg-blocked current,
+// against the float64 reference plus a plain host sum; on the GPU also
+// determinism and CUDA-graph replay equal to plain stepping, bit for bit.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <random>
+#include <vector>
+
+#include "support/test_support.hpp"
+
+#if BIONMDA_TEST_CUDA
+#include <cuda_runtime.h>
+#endif
+
+namespace {
+
+using namespace bionmda;
+
+// Values computed independently (Python, float64) from
+// I = g (E - V) / (1 + cc/beta exp(alpha (V_offset - V))), g = 1, defaults.
+TEST(MgBlock, ClosedFormValues) {
+  struct row {
+    double V, cc, I;
+  };
+  for (const row& r : {row{-80, 0.0, 80.0}, row{-80, 1.2, 1.6349657804988598}, row{-80, 2.0, 0.9890649046684423},
+                       row{-65, 1.2, 3.2644893263016375}, row{-65, 2.0, 1.9988487992897344},
+                       row{-40, 1.2, 7.977868765694593}, row{-40, 2.0, 5.2017065842877255},
+                       row{-20, 1.2, 9.252616461250152}, row{0, 1.2, 0.0}, row{20, 1.2, -18.227021094215733},
+                       row{20, 2.0, -17.209926536882733}}) {
+    mg_block mg;
+    mg.cc_Mg = r.cc;
+    EXPECT_NEAR(mg_block_current(1.0, r.V, mg), r.I, 1e-13 * std::max(1.0, std::fabs(r.I)))
+        << "V=" << r.V << " cc_Mg=" << r.cc;
+  }
+  mg_block shifted;
+  shifted.E = 10;
+  shifted.V_offset = 5;
+  // V = 5: exp(0) = 1, I = 2.5 * (10 - 5) / (1 + 1.2/3.57).
+  EXPECT_NEAR(mg_block_current(2.5, 5.0, shifted), 12.5 / (1 + 1.2 / 3.57), 1e-13);
+}
+
+csr_connectivity random_csr(std::mt19937_64& rng, std::int64_t n_post, std::int64_t n_pre, int max_in) {
+  csr_connectivity c;
+  c.n_post = n_post;
+  c.row_offsets.push_back(0);
+  std::uniform_int_distribution<int> degree(0, max_in);
+  std::uniform_int_distribution<std::int32_t> pick(0, static_cast<std::int32_t>(n_pre - 1));
+  std::uniform_real_distribution<double> w(0.1, 2.0);
+  for (std::int64_t j = 0; j < n_post; ++j) {
+    const int d = j % 17 == 0 ? 0 : degree(rng);  // some empty rows
+    for (int k = 0; k < d; ++k) {
+      c.source.push_back(pick(rng));
+      c.gmax.push_back(w(rng));
+    }
+    c.row_offsets.push_back(static_cast<std::int64_t>(c.source.size()));
+  }
+  return c;
+}
+
+template <class Real>
+class PostSum : public ::testing::Test {
+ public:
+  void SetUp() override { BIONMDA_SKIP_IF_UNAVAILABLE(); }
+  static constexpr precision prec = std::is_same_v<Real, float> ? precision::float32 : precision::float64;
+};
+using RealTypes = ::testing::Types<float, double>;
+TYPED_TEST_SUITE(PostSum, RealTypes);
+
+// Runs compute on the backend under test; returns g_post and I as float64.
+template <class Real>
+void compute_on_backend(population& pop, const postsynaptic_map& map, const std::vector<double>& V,
+                        std::vector<double>& g_post, std::vector<double>& I) {
+  const std::int64_t n = map.n_post() * pop.batch();
+  std::vector<Real> gp(static_cast<std::size_t>(n)), cur(static_cast<std::size_t>(n));
+  std::vector<Real> v(V.begin(), V.end());
+#if BIONMDA_TEST_CUDA
+  Real *d_gp = nullptr, *d_v = nullptr, *d_i = nullptr;
+  ASSERT_EQ(cudaMalloc(&d_gp, n * sizeof(Real) + 1), cudaSuccess);
+  ASSERT_EQ(cudaMalloc(&d_v, n * sizeof(Real) + 1), cudaSuccess);
+  ASSERT_EQ(cudaMalloc(&d_i, n * sizeof(Real) + 1), cudaSuccess);
+  ASSERT_EQ(cudaMemcpy(d_v, v.data(), n * sizeof(Real), cudaMemcpyHostToDevice), cudaSuccess);
+  map.compute_async<Real>(pop, device_span<Real>(d_gp, n), device_span<const Real>(d_v, n), device_span<Real>(d_i, n));
+  ASSERT_EQ(cudaMemcpy(gp.data(), d_gp, n * sizeof(Real), cudaMemcpyDeviceToHost), cudaSuccess);
+  ASSERT_EQ(cudaMemcpy(cur.data(), d_i, n * sizeof(Real), cudaMemcpyDeviceToHost), cudaSuccess);
+  cudaFree(d_gp);
+  cudaFree(d_v);
+  cudaFree(d_i);
+#else
+  map.compute<Real>(pop, host_span<Real>(gp), host_span<const Real>(v), host_span<Real>(cur));
+#endif
+  g_post.assign(gp.begin(), gp.end());
+  I.assign(cur.begin(), cur.end());
+}
+
+TYPED_TEST(PostSum, MatchesReferencePlusHostSum) {
+  using Real = TypeParam;
+  std::mt19937_64 rng(31);
+  const std::int64_t n_pre = 2003, batch = 3, n_post = 517;
+  population_config cfg;
+  cfg.units = n_pre;
+  cfg.batch = batch;
+  cfg.precision = TestFixture::prec;
+  cfg.backend = test::backend_under_test();
+  cfg.params = test::random_parameters(rng, n_pre, 0.1);
+  population pop(cfg);
+  reference_population ref = test::reference_of(pop);
+  for (int s = 0; s < 300; ++s) {
+    const auto mask = test::random_mask(rng, n_pre * batch, 0.03);
+    pop.step(host_span<const std::uint8_t>(mask));
+    ref.step(mask.data());
+  }
+  const csr_connectivity conn = random_csr(rng, n_post, n_pre, 120);
+  mg_block mg;
+  postsynaptic_map map(pop, conn, mg);
+  EXPECT_EQ(map.n_post(), n_post);
+  EXPECT_EQ(map.synapses(), static_cast<std::int64_t>(conn.source.size()));
+  const auto V = test::random_values(rng, n_post * batch, -90.0, 30.0);
+  std::vector<double> g_post, I;
+  compute_on_backend<Real>(pop, map, V, g_post, I);
+
+  // Independent: the reference's g, a plain host sum in float64, the formula written out.
+  for (std::int64_t b = 0; b < batch; ++b) {
+    for (std::int64_t j = 0; j < n_post; ++j) {
+      double sum = 0, bound = 0;
+      for (std::int64_t k = conn.row_offsets[static_cast<std::size_t>(j)]; k < conn.row_offsets[static_cast<std::size_t>(j + 1)]; ++k) {
+        const double term = conn.gmax[static_cast<std::size_t>(k)] *
+                            ref.g()[static_cast<std::size_t>(b * n_pre + conn.source[static_cast<std::size_t>(k)])];
+        sum += term;
+        bound += conn.gmax[static_cast<std::size_t>(k)];
+      }
+      const std::size_t r = static_cast<std::size_t>(b * n_post + j);
+      const double v = V[r];
+      const double expected_I = sum * (0.0 - v) / (1.0 + 1.2 / 3.57 * std::exp(0.062 * (0.0 - v)));
+      // float64: g within 1e-12 relative of the reference, sums of positive terms.
+      // float32: g within 1e-5 absolute per synapse, plus float32 summation.
+      const double tol = std::is_same_v<Real, double> ? 1e-12 * std::max(sum, 1e-300)
+                                                      : 1e-5 * bound + 1e-6 * sum;
+      ASSERT_NEAR(g_post[r], sum, tol) << "b=" << b << " j=" << j;
+      ASSERT_NEAR(I[r], expected_I, tol * 200) << "b=" << b << " j=" << j << " V=" << v;
+    }
+  }
+}
+
+TEST(PostSumErrors, MalformedConnectivityAndSpans) {
+  BIONMDA_SKIP_IF_UNAVAILABLE();
+  population_config cfg;
+  cfg.units = 10;
+  cfg.batch = 2;
+  cfg.backend = test::backend_under_test();
+  population pop(cfg);
+  auto ok = [] {
+    csr_connectivity c;
+    c.n_post = 2;
+    c.row_offsets = {0, 2, 3};
+    c.source = {1, 9, 4};
+    c.gmax = {1.0, 0.5, 2.0};
+    return c;
+  };
+  EXPECT_NO_THROW(postsynaptic_map(pop, ok()));
+  auto expect_error = [&](csr_connectivity c, mg_block mg, const std::string& words) {
+    try {
+      postsynaptic_map m(pop, std::move(c), mg);
+      ADD_FAILURE() << "accepted; expected an error mentioning " << words;
+    } catch (const invalid_argument& e) {
+      EXPECT_NE(std::string(e.what()).find(words), std::string::npos) << e.what();
+    }
+  };
+  auto c = ok();
+  c.row_offsets = {0, 2};
+  expect_error(c, {}, "row_offsets has 2 entries");
+  c = ok();
+  c.row_offsets = {0, 3, 2};
+  expect_error(c, {}, "non-decreasing");
+  c = ok();
+  c.source[1] = 10;
+  expect_error(c, {}, "source[1] = 10");
+  c = ok();
+  c.source[2] = -1;
+  expect_error(c, {}, "source[2] = -1");
+  c = ok();
+  c.gmax[0] = std::nan("");
+  expect_error(c, {}, "gmax[0]");
+  c = ok();
+  c.gmax.pop_back();
+  expect_error(c, {}, "gmax has 2 entries");
+  mg_block bad;
+  bad.beta = 0;
+  expect_error(ok(), bad, "beta");
+  bad = {};
+  bad.cc_Mg = -1;
+  expect_error(ok(), bad, "cc_Mg");
+
+  postsynaptic_map map(pop, ok());
+  std::vector<double> wrong_precision(4);
+  std::vector<float> short_out(3), out(4), v(4), i(3);
+#if BIONMDA_TEST_CUDA
+  EXPECT_THROW(map.compute<float>(pop, host_span<float>(out)), invalid_argument);  // host spans on CUDA
+#else
+  EXPECT_THROW(map.compute<double>(pop, host_span<double>(wrong_precision)), invalid_argument);
+  EXPECT_THROW(map.compute<float>(pop, host_span<float>(short_out)), invalid_argument);
+  EXPECT_THROW(map.compute<float>(pop, host_span<float>(out), host_span<const float>(v), host_span<float>(i)),
+               invalid_argument);
+  EXPECT_THROW(map.compute_async<float>(pop, device_span<float>(out.data(), 4), {}, {}), invalid_argument);
+  population other(cfg);
+  cfg.units = 11;
+  population different(cfg);
+  EXPECT_THROW(map.compute<float>(different, host_span<float>(out)), invalid_argument);
+  EXPECT_NO_THROW(map.compute<float>(other, host_span<float>(out)));
+#endif
+}
+
+#if BIONMDA_TEST_CUDA
+// Update, per-post sum and current for 100 steps captured into one CUDA graph
+// and replayed must equal plain stepping bit for bit; two plain runs must too.
+TEST(PostSumGraph, GraphReplayEqualsPlainSteppingBitForBit) {
+  BIONMDA_SKIP_IF_UNAVAILABLE();
+  std::mt19937_64 rng(8);
+  const std::int64_t n_pre = 4099, batch = 2, n_post = 1001, steps = 100;
+  population_config cfg;
+  cfg.units = n_pre;
+  cfg.batch = batch;
+  cfg.backend = backend::cuda;
+  cfg.params = test::random_parameters(rng, n_pre, 0.1);
+  cfg.g0 = initial_value::uniform(0, 0.5, 3);
+  const csr_connectivity conn = random_csr(rng, n_post, n_pre, 200);
+  const std::int64_t e = n_pre * batch, p = n_post * batch;
+  std::uint8_t* d_masks = nullptr;
+  float *d_v = nullptr, *out = nullptr;
+  ASSERT_EQ(cudaMalloc(&d_masks, static_cast<std::size_t>(e * steps)), cudaSuccess);
+  ASSERT_EQ(cudaMalloc(&d_v, p * sizeof(float)), cudaSuccess);
+  ASSERT_EQ(cudaMalloc(&out, 6 * p * sizeof(float)), cudaSuccess);
+  for (std::int64_t s = 0; s < steps; ++s) {
+    const auto m = test::random_mask(rng, e, 0.05);
+    ASSERT_EQ(cudaMemcpy(d_masks + s * e, m.data(), m.size(), cudaMemcpyHostToDevice), cudaSuccess);
+  }
+  std::vector<float> v(static_cast<std::size_t>(p));
+  for (auto& a : v) a = static_cast<float>(test::random_values(rng, 1, -80, 0)[0]);
+  ASSERT_EQ(cudaMemcpy(d_v, v.data(), p * sizeof(float), cudaMemcpyHostToDevice), cudaSuccess);
+  cudaStream_t stream;
+  ASSERT_EQ(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking), cudaSuccess);
+
+  auto enqueue = [&](population& pop, postsynaptic_map& map, float* gp, float* cur) {
+    for (std::int64_t s = 0; s < steps; ++s) {
+      pop.step_async(device_span<const std::uint8_t>(d_masks + s * e, e), stream);
+      map.compute_async<float>(pop, device_span<float>(gp, p), device_span<const float>(d_v, p),
+                               device_span<float>(cur, p), stream);
+    }
+  };
+  population plain1(cfg), plain2(cfg), graphed(cfg);
+  postsynaptic_map m1(plain1, conn), m2(plain2, conn), m3(graphed, conn);
+  enqueue(plain1, m1, out, out + p);
+  enqueue(plain2, m2, out + 2 * p, out + 3 * p);
+  cudaGraph_t graph;
+  cudaGraphExec_t exec;
+  ASSERT_EQ(cudaStreamBeginCapture(stream, cudaStreamCaptureModeThreadLocal), cudaSuccess);
+  enqueue(graphed, m3, out + 4 * p, out + 5 * p);
+  ASSERT_EQ(cudaStreamEndCapture(stream, &graph), cudaSuccess);
+  ASSERT_EQ(cudaGraphInstantiate(&exec, graph, 0), cudaSuccess);
+  ASSERT_EQ(cudaGraphLaunch(exec, stream), cudaSuccess);
+  ASSERT_EQ(cudaStreamSynchronize(stream), cudaSuccess);
+
+  std::vector<float> all(static_cast<std::size_t>(6 * p));
+  ASSERT_EQ(cudaMemcpy(all.data(), out, all.size() * sizeof(float), cudaMemcpyDeviceToHost), cudaSuccess);
+  auto slice = [&](int k) { return std::vector<float>(all.begin() + k * p, all.begin() + (k + 1) * p); };
+  EXPECT_EQ(slice(0), slice(2)) << "two plain runs: g_post must be identical (no atomics)";
+  EXPECT_EQ(slice(1), slice(3));
+  EXPECT_EQ(slice(0), slice(4)) << "graph replay: g_post";
+  EXPECT_EQ(slice(1), slice(5)) << "graph replay: I";
+  EXPECT_EQ(plain1.g(stream), graphed.g(stream));
+  EXPECT_EQ(plain1.x(stream), graphed.x(stream));
+  double gmax_post = 0;
+  for (float a : slice(0)) gmax_post = std::max(gmax_post, static_cast<double>(a));
+  EXPECT_GT(gmax_post, 0.1) << "the check is not on all-zero data";
+  cudaGraphExecDestroy(exec);
+  cudaGraphDestroy(graph);
+  cudaStreamDestroy(stream);
+  cudaFree(d_masks);
+  cudaFree(d_v);
+  cudaFree(out);
+}
+#endif
+
+}  // namespace
