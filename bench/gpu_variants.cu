@@ -143,8 +143,7 @@ nlohmann::json run_gpu_variants(int repeats) {
                                     {"fused_copy_fraction", pct / 100}});
   }
 
-  // 1b. Evict-first cache hints on and off (the default turns them on when
-  // the state exceeds L2).
+  // 1b. Evict-first cache hints on and off (off by default).
   std::printf("\n## evict-first (streaming) cache hints (float32, dense, 20 Hz)\n");
   std::printf("%10s %14s %14s %8s\n", "N", "plain us/step", "hints us/step", "ratio");
   for (std::int64_t n : {std::int64_t{1} << 20, std::int64_t{1} << 22, std::int64_t{1} << 24,

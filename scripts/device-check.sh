@@ -17,7 +17,7 @@ for arg in "$@"; do
   case "$arg" in
     --no-bench) bench=0 ;;
     --build-only) build_only=1 ;;
-    -h|--help) sed -n '2,9p' "$0"; exit 0 ;;
+    -h|--help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
     *) echo "device-check: unknown argument '$arg'" >&2; exit 2 ;;
   esac
 done

@@ -20,8 +20,7 @@ inline constexpr int step_block_size = 256;
 inline constexpr int chunk = 4;
 
 // Wide loads and stores. Streaming = true uses the evict-first cache hints
-// (ld.global.cs / st.global.cs): for states larger than L2 every byte is used
-// once per step, and keeping it out of L2 leaves room for the rest.
+// (ld.global.cs / st.global.cs); off by default (cuda_engine.cu says why).
 template <bool Streaming, class V>
 __device__ __forceinline__ V load(const V* p) {
   if constexpr (Streaming) {
@@ -66,7 +65,7 @@ inline constexpr bool needs_unit_index = std::is_same_v<Spikes, presynaptic_spik
 
 /**
  * @tparam PerUnit   parameters are per-unit arrays (else uniform values)
- * @tparam Streaming evict-first cache hints on the state (states larger than L2)
+ * @tparam Streaming evict-first cache hints on the state (BIONMDA_CUDA_STREAMING=1)
  * @tparam Spikes    no_spikes, dense_spikes, presynaptic_spikes or poisson_spikes
  * @param mask_vec   dense input only: the mask may be read 4 bytes at a time
  */
