@@ -219,7 +219,23 @@ nlohmann::json run_gpu_variants(int repeats) {
     const double nnz = static_cast<double>(n_post * per_post);
     std::printf("%10lld %12.0f %14.2f %14.2f %16.4g\n", static_cast<long long>(n_post), nnz, step_s * 1e6,
                 post_s * 1e6, nnz / post_s);
-    j["post_sum"].push_back({{"n_post", n_post}, {"synapses", nnz}, {"step_s", step_s}, {"post_sum_s", post_s}});
+    // Per-synapse mode over the same connectivity: one unit per synapse,
+    // update and per-post sum fused; against the bare step of that population.
+    population_config syn_cfg = config(n_post * per_post, precision::float32);
+    population syn(syn_cfg);
+    const postsynaptic_map fused = postsynaptic_map::per_synapse(syn, conn, n_pre);
+    const double bare_s = seconds_per_step([&](int s) { syn.step_presynaptic_async(masks.at(s), stream); }, 50,
+                                           repeats, stream);
+    const double fused_s = seconds_per_step(
+        [&](int s) {
+          fused.step_async<float>(syn, masks.at(s), device_span<float>(gp, n_post), device_span<const float>(v, n_post),
+                                  device_span<float>(cur, n_post), stream);
+        },
+        50, repeats, stream);
+    std::printf("%10s %12s %14s %14s %16s   per-synapse: bare step %.2f us, fused step+sum %.2f us (%.4g synapse-steps/s)\n",
+                "", "", "", "", "", bare_s * 1e6, fused_s * 1e6, nnz / fused_s);
+    j["post_sum"].push_back({{"n_post", n_post}, {"synapses", nnz}, {"step_s", step_s}, {"post_sum_s", post_s},
+                             {"per_synapse_bare_step_s", bare_s}, {"per_synapse_fused_s", fused_s}});
     cudaFree(gp);
     cudaFree(v);
     cudaFree(cur);

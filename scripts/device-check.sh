@@ -7,16 +7,19 @@
 # Results go to $OUT (default ./device-out): summary.txt (the table printed
 # last), logs.tgz (every log), and the benchmarks' JSON files; at most 8 files
 # come back from the device machine. Budget: under 8 minutes.
-# Usage: scripts/device-check.sh [--no-bench] [--build-only]
+# Usage: scripts/device-check.sh [--no-bench] [--build-only] [--quick]
+#   --quick: GPU tests, sanitizers and the variants only (a short lease)
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
 bench=1
 build_only=0
+quick=0
 for arg in "$@"; do
   case "$arg" in
     --no-bench) bench=0 ;;
     --build-only) build_only=1 ;;
+    --quick) quick=1 ;;
     -h|--help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
     *) echo "device-check: unknown argument '$arg'" >&2; exit 2 ;;
   esac
@@ -73,7 +76,7 @@ finish() {
 if [ "$build_only" = 1 ]; then finish; fi
 
 step tests-gpu tests-gpu.log ctest --test-dir "$BUILD" -L gpu --output-on-failure -j4
-step tests-cpu tests-cpu.log ctest --test-dir "$BUILD" -LE gpu --output-on-failure -j8
+[ "$quick" = 1 ] || step tests-cpu tests-cpu.log ctest --test-dir "$BUILD" -LE gpu --output-on-failure -j8
 
 if command -v compute-sanitizer >/dev/null; then
   small='*DenseRandomSmallSizes*:*Presynaptic*:*PulseOfExact*:*SpikeDuringPulse*:*Poisson*'
@@ -92,7 +95,11 @@ else
   status=1
 fi
 
-if [ "$bench" = 1 ]; then
+if [ "$bench" = 1 ] && [ "$quick" = 1 ]; then
+  step bench-gpu-variants bench-gpu-variants.txt "$BUILD/src/cli/bionmda" bench --backend cuda \
+    --precision float32 --sizes 16777216 --no-reference --min-time 0.05 --variants \
+    --json "$OUT/bench-gpu-variants.json"
+elif [ "$bench" = 1 ]; then
   cli="$BUILD/src/cli/bionmda"
   peer_sizes="65536 262144 1048576 4194304 16777216"
   step bench-gpu-dense bench-gpu-dense.txt "$cli" bench --backend cuda --input dense --no-reference \

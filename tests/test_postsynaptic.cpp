@@ -142,6 +142,93 @@ TYPED_TEST(PostSum, MatchesReferencePlusHostSum) {
   }
 }
 
+// Per-synapse mode: the fused update + per-post sum against the reference fed
+// the gathered spikes, and a plain host sum over the reference's g.
+template <class Real>
+void per_synapse_step(const postsynaptic_map& map, population& pop, const std::vector<std::uint8_t>& pre,
+                      const std::vector<double>& V, std::vector<double>& g_post, std::vector<double>& I) {
+  const std::int64_t n = map.n_post() * pop.batch();
+  std::vector<Real> gp(static_cast<std::size_t>(n)), cur(static_cast<std::size_t>(n)), v(V.begin(), V.end());
+#if BIONMDA_TEST_CUDA
+  Real *d_gp = nullptr, *d_v = nullptr, *d_i = nullptr;
+  std::uint8_t* d_pre = nullptr;
+  ASSERT_EQ(cudaMalloc(&d_gp, n * sizeof(Real)), cudaSuccess);
+  ASSERT_EQ(cudaMalloc(&d_v, n * sizeof(Real)), cudaSuccess);
+  ASSERT_EQ(cudaMalloc(&d_i, n * sizeof(Real)), cudaSuccess);
+  ASSERT_EQ(cudaMalloc(&d_pre, pre.size()), cudaSuccess);
+  ASSERT_EQ(cudaMemcpy(d_v, v.data(), n * sizeof(Real), cudaMemcpyHostToDevice), cudaSuccess);
+  ASSERT_EQ(cudaMemcpy(d_pre, pre.data(), pre.size(), cudaMemcpyHostToDevice), cudaSuccess);
+  map.step_async<Real>(pop, device_span<const std::uint8_t>(d_pre, static_cast<std::int64_t>(pre.size())),
+                       device_span<Real>(d_gp, n), device_span<const Real>(d_v, n), device_span<Real>(d_i, n));
+  ASSERT_EQ(cudaMemcpy(gp.data(), d_gp, n * sizeof(Real), cudaMemcpyDeviceToHost), cudaSuccess);
+  ASSERT_EQ(cudaMemcpy(cur.data(), d_i, n * sizeof(Real), cudaMemcpyDeviceToHost), cudaSuccess);
+  cudaFree(d_gp);
+  cudaFree(d_v);
+  cudaFree(d_i);
+  cudaFree(d_pre);
+#else
+  map.step<Real>(pop, host_span<const std::uint8_t>(pre), host_span<Real>(gp), host_span<const Real>(v),
+                 host_span<Real>(cur));
+#endif
+  g_post.assign(gp.begin(), gp.end());
+  I.assign(cur.begin(), cur.end());
+}
+
+TYPED_TEST(PostSum, PerSynapseModeFusesUpdateAndSum) {
+  using Real = TypeParam;
+  std::mt19937_64 rng(41);
+  const std::int64_t n_pre = 701, n_post = 389, batch = 2;
+  const csr_connectivity conn = random_csr(rng, n_post, n_pre, 90);
+  const auto nnz = static_cast<std::int64_t>(conn.source.size());
+  population_config cfg;
+  cfg.units = nnz;
+  cfg.batch = batch;
+  cfg.precision = TestFixture::prec;
+  cfg.backend = test::backend_under_test();
+  cfg.params = test::random_parameters(rng, nnz, 0.1);  // heterogeneous, per synapse
+  cfg.g0 = initial_value::uniform(0, 0.3, 2);
+  population pop(cfg);
+  reference_population ref = test::reference_of(pop);
+  const postsynaptic_map map = postsynaptic_map::per_synapse(pop, conn, n_pre);
+  EXPECT_TRUE(map.is_per_synapse());
+  EXPECT_EQ(pop.presynaptic_size(), n_pre);
+  constexpr bool f64 = std::is_same_v<Real, double>;
+  std::vector<double> g_post, I, V;
+  for (int s = 0; s < 200; ++s) {
+    const auto pre = test::random_mask(rng, n_pre * batch, 0.04);
+    V = test::random_values(rng, n_post * batch, -80, 10);
+    per_synapse_step<Real>(map, pop, pre, V, g_post, I);
+    ref.step(test::gather_mask(pre, conn.source, n_pre, batch).data());
+    if (s % 50 != 49) continue;
+    for (std::int64_t b = 0; b < batch; ++b) {
+      for (std::int64_t j = 0; j < n_post; ++j) {
+        double sum = 0, bound = 0;
+        for (std::int64_t k = conn.row_offsets[static_cast<std::size_t>(j)]; k < conn.row_offsets[static_cast<std::size_t>(j + 1)]; ++k) {
+          sum += conn.gmax[static_cast<std::size_t>(k)] * ref.g()[static_cast<std::size_t>(b * nnz + k)];
+          bound += conn.gmax[static_cast<std::size_t>(k)];
+        }
+        const std::size_t r = static_cast<std::size_t>(b * n_post + j);
+        const double tol = f64 ? 1e-12 * std::max(sum, 1e-300) : 1e-5 * bound + 1e-6 * sum;
+        ASSERT_NEAR(g_post[r], sum, tol) << "step " << s << " b=" << b << " j=" << j;
+        // The current of the same pass, from its own g_post and this step's V.
+        const double expected_I = g_post[r] * (0.0 - V[r]) / (1.0 + 1.2 / 3.57 * std::exp(0.062 * (0.0 - V[r])));
+        ASSERT_NEAR(I[r], expected_I, (f64 ? 1e-12 : 1e-5) * std::max(1.0, std::fabs(expected_I)))
+            << "step " << s << " V=" << V[r];
+      }
+    }
+  }
+  EXPECT_EQ(pop.step_count(), 200);
+  // The synapse states themselves follow the reference.
+  const auto g = pop.g();
+  for (std::size_t e = 0; e < g.size(); ++e) {
+    const double tol = f64 ? 1e-12 * std::max(ref.g()[e], 1e-300) : 1e-5;
+    ASSERT_NEAR(g[e], ref.g()[e], tol) << e;
+  }
+  double any = 0;
+  for (std::size_t r = 0; r < g_post.size(); ++r) any = std::max(any, g_post[r]);
+  EXPECT_GT(any, 0.05);
+}
+
 TEST(PostSumErrors, MalformedConnectivityAndSpans) {
   BIONMDA_SKIP_IF_UNAVAILABLE();
   population_config cfg;
@@ -191,7 +278,38 @@ TEST(PostSumErrors, MalformedConnectivityAndSpans) {
   bad.cc_Mg = -1;
   expect_error(ok(), bad, "cc_Mg");
 
+  // Per-synapse mode needs one unit per synapse, and each mode its own calls.
+  EXPECT_THROW(postsynaptic_map::per_synapse(pop, ok(), 10), invalid_argument);  // 10 units, 3 synapses
+  {
+    population_config three = cfg;
+    three.units = 3;
+    population syn(three);
+    try {
+      (void)postsynaptic_map::per_synapse(syn, ok(), 9);
+      ADD_FAILURE() << "accepted source 9 with n_pre 9";
+    } catch (const invalid_argument& e) {
+      EXPECT_NE(std::string(e.what()).find("source[1] = 9"), std::string::npos) << e.what();
+    }
+    const postsynaptic_map ps = postsynaptic_map::per_synapse(syn, ok(), 10);
+    std::vector<float> gp(4), wrong_pre(7);
+#if !BIONMDA_TEST_CUDA
+    EXPECT_THROW(ps.compute<float>(syn, host_span<float>(gp)), invalid_argument);
+    std::vector<std::uint8_t> pre(20, 0), short_pre(19, 0);
+    EXPECT_THROW(ps.step<float>(syn, host_span<const std::uint8_t>(short_pre), host_span<float>(gp)),
+                 invalid_argument);
+    EXPECT_NO_THROW(ps.step<float>(syn, host_span<const std::uint8_t>(pre), host_span<float>(gp)));
+    EXPECT_EQ(syn.step_count(), 1);
+#endif
+  }
+
   postsynaptic_map map(pop, ok());
+#if !BIONMDA_TEST_CUDA
+  {
+    std::vector<std::uint8_t> pre(20, 0);
+    std::vector<float> gp(4);
+    EXPECT_THROW(map.step<float>(pop, host_span<const std::uint8_t>(pre), host_span<float>(gp)), invalid_argument);
+  }
+#endif
   std::vector<double> wrong_precision(4);
   std::vector<float> short_out(3), out(4), v(4), i(3);
 #if BIONMDA_TEST_CUDA

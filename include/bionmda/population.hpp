@@ -42,6 +42,7 @@ struct population_config {
 namespace detail {
 class engine;
 }
+class postsynaptic_map;
 
 /**
  * @brief N units x B batch entries of BioNMDA kinetics.
@@ -184,6 +185,10 @@ class population {
   /// @}
 
  private:
+  friend class postsynaptic_map;
+  // Per-synapse mode (postsynaptic_map): one step with the per-post sums fused in.
+  void step_fused_post_(const std::uint8_t* pre_mask, memory_space space, const void* post, void* g_post,
+                        const void* V, void* I, cudaStream_t stream);
   void check_alive() const;
   population_config config_;
   std::int64_t steps_ = 0;

@@ -11,6 +11,11 @@
  *     g_post[b][j] = sum over synapses k of post neuron j of gmax[k] * g[b][source[k]]
  *     I[b][j]      = g_post[b][j] * (E - V[b][j]) / (1 + (cc_Mg/beta) * exp(alpha * (V_offset - V[b][j])))
  *
+ * Per-synapse mode (postsynaptic_map::per_synapse): one BioNMDA unit per
+ * synapse (heterogeneous parameters), synapses sorted by postsynaptic neuron;
+ * each step updates the synapses and forms g_post[b][j] = sum gmax[k] * g[b][k]
+ * in the same kernel, g going from the update straight into the reduction.
+ *
  * Sums run in a fixed order (no atomics): results are deterministic run to run.
  * Units: gmax and g_post in the caller's conductance unit (e.g. nS), V and E in
  * mV, cc_Mg and beta in mM, alpha in 1/mV; I in conductance unit times mV
@@ -67,6 +72,16 @@ class postsynaptic_map {
    */
   postsynaptic_map(const population& pop, csr_connectivity conn, mg_block mg = {});
   ~postsynaptic_map();
+
+  /**
+   * @brief Per-synapse mode over pop, whose units are the synapses of conn in
+   *        CSR order (pop.units() == number of synapses). conn.source[k] is the
+   *        presynaptic neuron of synapse k, in [0, n_pre); this sets pop's
+   *        presynaptic sources to conn.source.
+   * @throw bionmda::invalid_argument for malformed connectivity or sizes
+   */
+  static postsynaptic_map per_synapse(population& pop, csr_connectivity conn, std::int64_t n_pre,
+                                      mg_block mg = {});
   postsynaptic_map(postsynaptic_map&&) noexcept;
   postsynaptic_map& operator=(postsynaptic_map&&) noexcept;
   postsynaptic_map(const postsynaptic_map&) = delete;
@@ -76,6 +91,21 @@ class postsynaptic_map {
   [[nodiscard]] std::int64_t n_post() const noexcept;
   /** @brief Synapses (CSR non-zeros). */
   [[nodiscard]] std::int64_t synapses() const noexcept;
+  /** @brief True for a map made by per_synapse(). */
+  [[nodiscard]] bool is_per_synapse() const noexcept { return per_synapse_; }
+
+  /**
+   * @brief Per-synapse mode, CUDA backend: advances pop by one step with the
+   *        presynaptic spike mask [B][n_pre] (device memory) and forms g_post
+   *        (and I where V is non-empty) in the same kernel. Only enqueues.
+   */
+  template <class Real>
+  void step_async(population& pop, device_span<const std::uint8_t> pre_spikes, device_span<Real> g_post,
+                  device_span<const Real> V, device_span<Real> I, cudaStream_t stream = nullptr) const;
+  /** @brief Per-synapse mode, CPU backend: as step_async, host memory; done on return. */
+  template <class Real>
+  void step(population& pop, host_span<const std::uint8_t> pre_spikes, host_span<Real> g_post,
+            host_span<const Real> V = {}, host_span<Real> I = {}) const;
 
   /**
    * @brief CUDA backend: g_post (and, when V is non-empty, I) for every batch
@@ -93,10 +123,13 @@ class postsynaptic_map {
                host_span<Real> I = {}) const;
 
  private:
+  postsynaptic_map();
   std::int64_t units_ = 0;
   std::int64_t batch_ = 0;
   std::int64_t n_post_ = 0;
   std::int64_t nnz_ = 0;
+  std::int64_t n_pre_ = 0;
+  bool per_synapse_ = false;
   bionmda::backend backend_ = backend::cpu;
   bionmda::precision precision_ = precision::float32;
   std::unique_ptr<detail::post_engine> engine_;

@@ -102,6 +102,22 @@ class cuda_engine final : public engine {
       mask = stage(r, stream);
     }
     const auto st = state();
+    if (r.post != nullptr) {
+      // Per-synapse mode: update and per-post sums in one kernel.
+      const post_args<Real> a = *static_cast<const post_args<Real>*>(r.post);
+      const std::int64_t threads = a.n_post * shape_.batch * 32;
+      auto* g_post = static_cast<Real*>(r.g_post);
+      const auto* V = static_cast<const Real*>(r.V);
+      auto* I = static_cast<Real*>(r.I);
+      if (args_.per_unit) {
+        launch_1d<post_step_kernel<Real, true>, step_block_size>(threads, multiprocessors_, stream, st, args_, a,
+                                                                  mask, n_pre_, g_post, V, I);
+      } else {
+        launch_1d<post_step_kernel<Real, false>, step_block_size>(threads, multiprocessors_, stream, st, args_, a,
+                                                                   mask, n_pre_, g_post, V, I);
+      }
+      return;
+    }
     switch (r.input) {
       case step_request::kind::none:
         return launch(st, no_spikes{}, chunks, false, stream);

@@ -78,6 +78,7 @@ class cuda_post_engine final : public post_engine {
                                                       static_cast<const Real*>(V), static_cast<Real*>(I));
     if (previous != device_) BIONMDA_CUDA_TRY(cudaSetDevice(previous));
   }
+  const void* args() const override { return &args_; }
 
  private:
   int device_;

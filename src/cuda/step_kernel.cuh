@@ -13,6 +13,7 @@
 
 #include "bionmda/detail/kinetics.hpp"
 #include "bionmda/detail/step_args.hpp"
+#include "post_engine.hpp"
 
 namespace bionmda::detail {
 
@@ -158,6 +159,54 @@ __global__ void __launch_bounds__(step_block_size)
           if (next[k] != cd[k]) s.countdown[e0 + k] = next[k];
         }
       }
+    }
+  }
+}
+
+/**
+ * Per-synapse mode: units are synapses sorted by postsynaptic neuron; one warp
+ * per (batch, post) row updates the row's synapses (lanes take every 32nd)
+ * and sums gmax * g from registers, so g goes from the update into the
+ * reduction without a round trip through memory. A fixed lane order and
+ * shuffle tree, no atomics: deterministic.
+ */
+template <class Real, bool PerUnit>
+__global__ void __launch_bounds__(step_block_size)
+    post_step_kernel(state_ptrs<Real> s, model_args<Real> m, post_args<Real> a,
+                     const std::uint8_t* __restrict__ pre_mask, std::int64_t n_pre, Real* __restrict__ g_post,
+                     const Real* __restrict__ V, Real* __restrict__ I) {
+  const int lane = static_cast<int>(threadIdx.x % 32);
+  const std::int64_t warps = static_cast<std::int64_t>(gridDim.x) * (blockDim.x / 32);
+  const std::int64_t rows = a.n_post * s.batch;
+  for (std::int64_t r = (static_cast<std::int64_t>(blockIdx.x) * blockDim.x + threadIdx.x) / 32; r < rows;
+       r += warps) {
+    const std::int64_t b = r / a.n_post;
+    const std::int64_t j = r - b * a.n_post;
+    const std::int64_t row = b * s.units;
+    const std::uint8_t* pre = pre_mask + b * n_pre;
+    Real acc = 0;
+    for (std::int64_t k = a.row_offsets[j] + lane; k < a.row_offsets[j + 1]; k += 32) {
+      const std::int64_t e = row + k;
+      Real g = s.g[e];
+      Real x = s.x[e];
+      const countdown_t cd = s.countdown[e];
+      const bool spike = pre[a.source[k]] != 0;
+      countdown_t next;
+      if constexpr (PerUnit) {
+        next = advance_unit(g, x, cd, spike, m.pulse[k], m.coeffs_of(k), m.dt);
+      } else {
+        next = advance_unit(g, x, cd, spike, m.pulse_steps, m.coeffs, m.dt);
+      }
+      s.g[e] = g;
+      s.x[e] = x;
+      if (next != cd) s.countdown[e] = next;
+      acc += a.gmax[k] * g;
+    }
+#pragma unroll
+    for (int offset = 16; offset > 0; offset /= 2) acc += __shfl_down_sync(0xffffffffu, acc, offset);
+    if (lane == 0) {
+      g_post[r] = acc;
+      if (V != nullptr) I[r] = mg_current(acc, V[r], a.mg);
     }
   }
 }

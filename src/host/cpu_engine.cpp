@@ -62,6 +62,10 @@ class cpu_engine final : public engine {
     in.key = r.poisson_key;
     in.threshold = r.poisson_threshold;
     in.always = r.poisson_always;
+    in.post = r.post;
+    in.g_post = r.g_post;
+    in.V = r.V;
+    in.I = r.I;
     cpu_step<Real>(state(), args_, in);
   }
 

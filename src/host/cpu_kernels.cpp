@@ -9,6 +9,7 @@
 #include <type_traits>
 
 #include "cpu_kernels.hpp"
+#include "post_engine.hpp"
 
 #if defined(__SSE__)
 #include <immintrin.h>
@@ -112,6 +113,43 @@ void run(const state_ptrs<Real>& s, const model_args<Real>& m, Spikes spikes) {
   }
 }
 
+// Per-synapse mode: units are synapses sorted by postsynaptic neuron. Each
+// (batch, post) row is updated with the SIMD loop and summed while its values
+// are still in L1: g_post = sum gmax * g, then the Mg-blocked current.
+template <class Real, bool PerUnit>
+void run_fused_post(const state_ptrs<Real>& s, const model_args<Real>& m, const cpu_input& in) {
+  const post_args<Real> a = *static_cast<const post_args<Real>*>(in.post);
+  auto* g_post = static_cast<Real*>(in.g_post);
+  const auto* V = static_cast<const Real*>(in.V);
+  auto* I = static_cast<Real*>(in.I);
+  const std::int64_t rows = a.n_post * s.batch;
+  const std::int64_t N = s.units;  // synapses
+#pragma omp parallel if (N * s.batch >= parallel_threshold)
+  {
+    const flush_subnormals ftz;
+#pragma omp for schedule(dynamic, 64)
+    for (std::int64_t r = 0; r < rows; ++r) {
+      const std::int64_t b = r / a.n_post;
+      const std::int64_t j = r - b * a.n_post;
+      const std::int64_t row = b * N;
+      const std::uint8_t* pre = in.mask + b * in.n_pre;
+      Real acc = 0;
+      for (std::int64_t k0 = a.row_offsets[j]; k0 < a.row_offsets[j + 1]; k0 += tile) {
+        const std::int64_t k1 = std::min(a.row_offsets[j + 1], k0 + tile);
+        alignas(64) std::uint8_t flags[tile];
+        for (std::int64_t k = k0; k < k1; ++k) flags[k - k0] = pre[a.source[k]] != 0;
+        const std::uint8_t* mask = flags - k0;
+        update_row<Real, PerUnit>(s.g + row, s.x + row, s.countdown + row, k0, k1, m,
+                                  [mask](std::int64_t k) { return mask[k] != 0; });
+        const Real* g = s.g + row;
+        for (std::int64_t k = k0; k < k1; ++k) acc += a.gmax[k] * g[k];
+      }
+      g_post[r] = acc;
+      if (V != nullptr) I[r] = mg_current(acc, V[r], a.mg);
+    }
+  }
+}
+
 template <class Real, bool PerUnit>
 void run_input(const state_ptrs<Real>& s, const model_args<Real>& m, const cpu_input& in) {
   switch (in.kind) {
@@ -120,6 +158,7 @@ void run_input(const state_ptrs<Real>& s, const model_args<Real>& m, const cpu_i
     case step_request::kind::dense:
       return run<Real, PerUnit>(s, m, dense_spikes{in.mask});
     case step_request::kind::presynaptic:
+      if (in.post != nullptr) return run_fused_post<Real, PerUnit>(s, m, in);
       return run<Real, PerUnit>(s, m, presynaptic_spikes{in.mask, in.sources, in.n_pre});
     case step_request::kind::poisson:
       return run<Real, PerUnit>(s, m, poisson_spikes{in.key, in.threshold, in.always});

@@ -18,6 +18,11 @@ struct cpu_input {
   std::uint64_t key = 0;
   std::uint64_t threshold = 0;
   bool always = false;
+  // Per-synapse mode (kind presynaptic): post_args<Real>* and outputs.
+  const void* post = nullptr;
+  void* g_post = nullptr;
+  const void* V = nullptr;
+  void* I = nullptr;
 };
 
 #define BIONMDA_DECLARE_CPU_STEP(isa)                                                        \

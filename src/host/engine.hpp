@@ -22,6 +22,12 @@ struct step_request {
   std::uint64_t poisson_key = 0;
   std::uint64_t poisson_threshold = 0;
   bool poisson_always = false;
+  /// Per-synapse mode: post_args<Real>* of a postsynaptic_map; the step then
+  /// also forms g_post (and I where V is given) per postsynaptic row, fused.
+  const void* post = nullptr;
+  void* g_post = nullptr;
+  const void* V = nullptr;
+  void* I = nullptr;
 };
 
 class engine {

@@ -228,6 +228,21 @@ void population::step_presynaptic(device_span<const std::uint8_t> pre_spikes,
   engine_->synchronize(stream);
 }
 
+void population::step_fused_post_(const std::uint8_t* pre_mask, memory_space space, const void* post,
+                                  void* g_post, const void* V, void* I, cudaStream_t stream) {
+  check_alive();
+  detail::step_request r;
+  r.input = detail::step_request::kind::presynaptic;
+  r.mask = pre_mask;
+  r.space = space;
+  r.post = post;
+  r.g_post = g_post;
+  r.V = V;
+  r.I = I;
+  engine_->step(r, stream);
+  ++steps_;
+}
+
 void population::step_poisson_async(double rate_hz, std::uint64_t seed, cudaStream_t stream) {
   check_alive();
   BIONMDA_EXPECTS(std::isfinite(rate_hz) && rate_hz >= 0,

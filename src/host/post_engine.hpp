@@ -28,6 +28,8 @@ class post_engine {
   virtual ~post_engine() = default;
   /// g: the population's state [B][N]; outputs [B][n_post]; V and I may be null.
   virtual void compute(const void* g, void* g_post, const void* V, void* I, cudaStream_t stream) const = 0;
+  /// The post_args<Real> this engine holds (pointers in its memory space).
+  [[nodiscard]] virtual const void* args() const = 0;
 };
 
 /// Mg-block coefficients in Real.

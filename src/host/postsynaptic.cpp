@@ -42,6 +42,7 @@ class cpu_post_engine final : public post_engine {
       if (V != nullptr) I[r] = mg_current(acc, V[r], a.mg);
     }
   }
+  const void* args() const override { return &args_; }
 
  private:
   std::vector<std::int64_t> offsets_;
@@ -50,6 +51,8 @@ class cpu_post_engine final : public post_engine {
   post_args<Real> args_{};
 };
 
+// units: the range of source indices (population units in per-presynaptic
+// mode, presynaptic neurons in per-synapse mode).
 void validate(const csr_connectivity& c, const mg_block& mg, std::int64_t units) {
   BIONMDA_EXPECTS(c.n_post >= 0, "connectivity n_post must be >= 0, got " << c.n_post);
   BIONMDA_EXPECTS(static_cast<std::int64_t>(c.row_offsets.size()) == c.n_post + 1,
@@ -102,6 +105,33 @@ postsynaptic_map::postsynaptic_map(const population& pop, csr_connectivity conn,
   }
 }
 
+postsynaptic_map postsynaptic_map::per_synapse(population& pop, csr_connectivity conn, std::int64_t n_pre,
+                                               mg_block mg) {
+  BIONMDA_EXPECTS(n_pre >= 1 && n_pre <= INT32_MAX, "per-synapse n_pre must be in [1, 2^31), got " << n_pre);
+  detail::validate(conn, mg, n_pre);
+  const std::int64_t nnz = conn.row_offsets.back();
+  BIONMDA_EXPECTS(pop.units() == nnz, "per-synapse mode needs one unit per synapse: the population has "
+                                          << pop.units() << " units, the connectivity " << nnz << " synapses");
+  pop.set_presynaptic_sources(host_span<const std::int32_t>(conn.source), n_pre);
+  // The per-post sum reads g[b][k] of synapse k itself: the state index is k.
+  postsynaptic_map map;
+  map.units_ = pop.units();
+  map.batch_ = pop.batch();
+  map.backend_ = pop.backend();
+  map.precision_ = pop.precision();
+  map.n_post_ = conn.n_post;
+  map.nnz_ = nnz;
+  map.n_pre_ = n_pre;
+  map.per_synapse_ = true;
+  if (map.backend_ == backend::cuda) {
+    map.engine_ = detail::make_cuda_post_engine(conn, mg, map.precision_, map.units_, map.batch_, pop.config().device);
+  } else {
+    map.engine_ = detail::make_cpu_post_engine(conn, mg, map.precision_, map.units_, map.batch_);
+  }
+  return map;
+}
+
+postsynaptic_map::postsynaptic_map() = default;
 postsynaptic_map::~postsynaptic_map() = default;
 postsynaptic_map::postsynaptic_map(postsynaptic_map&&) noexcept = default;
 postsynaptic_map& postsynaptic_map::operator=(postsynaptic_map&&) noexcept = default;
@@ -135,9 +165,33 @@ const void* state_g(population& pop) {
   BIONMDA_EXPECTS(I.size == V.size, "I has " << I.size << " elements; expected " << V.size << " (as V)")
 
 template <class Real>
+void postsynaptic_map::step_async(population& pop, device_span<const std::uint8_t> pre_spikes,
+                                  device_span<Real> g_post, device_span<const Real> V, device_span<Real> I,
+                                  cudaStream_t stream) const {
+  BIONMDA_CHECK_POST_CALL("device-memory", backend::cuda);
+  BIONMDA_EXPECTS(per_synapse_, "step_async needs a per-synapse map (postsynaptic_map::per_synapse)");
+  BIONMDA_EXPECTS(pre_spikes.size == n_pre_ * batch_, "presynaptic spike mask has " << pre_spikes.size
+                                                          << " elements; expected B*n_pre = " << n_pre_ * batch_);
+  pop.step_fused_post_(pre_spikes.data, memory_space::device, engine_->args(), g_post.data,
+                       V.size ? V.data : nullptr, V.size ? I.data : nullptr, stream);
+}
+
+template <class Real>
+void postsynaptic_map::step(population& pop, host_span<const std::uint8_t> pre_spikes, host_span<Real> g_post,
+                            host_span<const Real> V, host_span<Real> I) const {
+  BIONMDA_CHECK_POST_CALL("host-memory", backend::cpu);
+  BIONMDA_EXPECTS(per_synapse_, "step needs a per-synapse map (postsynaptic_map::per_synapse)");
+  BIONMDA_EXPECTS(pre_spikes.size == n_pre_ * batch_, "presynaptic spike mask has " << pre_spikes.size
+                                                          << " elements; expected B*n_pre = " << n_pre_ * batch_);
+  pop.step_fused_post_(pre_spikes.data, memory_space::host, engine_->args(), g_post.data,
+                       V.size ? V.data : nullptr, V.size ? I.data : nullptr, nullptr);
+}
+
+template <class Real>
 void postsynaptic_map::compute_async(population& pop, device_span<Real> g_post, device_span<const Real> V,
                                      device_span<Real> I, cudaStream_t stream) const {
   BIONMDA_CHECK_POST_CALL("device-memory", backend::cuda);
+  BIONMDA_EXPECTS(!per_synapse_, "compute_async is for per-presynaptic maps; a per-synapse map forms g_post in step");
   engine_->compute(state_g<Real>(pop), g_post.data, V.size ? V.data : nullptr, V.size ? I.data : nullptr, stream);
 }
 
@@ -145,6 +199,7 @@ template <class Real>
 void postsynaptic_map::compute(population& pop, host_span<Real> g_post, host_span<const Real> V,
                                host_span<Real> I) const {
   BIONMDA_CHECK_POST_CALL("host-memory", backend::cpu);
+  BIONMDA_EXPECTS(!per_synapse_, "compute is for per-presynaptic maps; a per-synapse map forms g_post in step");
   engine_->compute(state_g<Real>(pop), g_post.data, V.size ? V.data : nullptr, V.size ? I.data : nullptr, nullptr);
 }
 
@@ -156,5 +211,14 @@ template void postsynaptic_map::compute<float>(population&, host_span<float>, ho
                                                host_span<float>) const;
 template void postsynaptic_map::compute<double>(population&, host_span<double>, host_span<const double>,
                                                 host_span<double>) const;
+template void postsynaptic_map::step_async<float>(population&, device_span<const std::uint8_t>, device_span<float>,
+                                                  device_span<const float>, device_span<float>, cudaStream_t) const;
+template void postsynaptic_map::step_async<double>(population&, device_span<const std::uint8_t>,
+                                                   device_span<double>, device_span<const double>,
+                                                   device_span<double>, cudaStream_t) const;
+template void postsynaptic_map::step<float>(population&, host_span<const std::uint8_t>, host_span<float>,
+                                            host_span<const float>, host_span<float>) const;
+template void postsynaptic_map::step<double>(population&, host_span<const std::uint8_t>, host_span<double>,
+                                             host_span<const double>, host_span<double>) const;
 
 }  // namespace bionmda
