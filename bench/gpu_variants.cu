@@ -3,6 +3,7 @@
 // steps captured in a CUDA graph against 100 plain launches; float32 against
 // float64; dense mask against presynaptic gather; 1 Hz against 100 Hz input.
 #include <cuda_runtime.h>
+#include <cusparse.h>
 
 #include <algorithm>
 #include <cmath>
@@ -189,7 +190,8 @@ nlohmann::json run_gpu_variants(int repeats) {
   // 2b. Per-post aggregation (per-presynaptic mode, warp per row) against the
   // bare step of the population that feeds it.
   std::printf("\n## per-post sum (per-presynaptic mode, float32): N_pre = 2^20, 100 synapses per post\n");
-  std::printf("%10s %12s %14s %14s %16s\n", "n_post", "synapses", "step us", "post-sum us", "synapse-steps/s");
+  std::printf("%10s %12s %14s %14s %16s %14s\n", "n_post", "synapses", "step us", "post-sum us", "synapse-steps/s",
+              "cuSPARSE us");
   for (std::int64_t n_post : {std::int64_t{1} << 14, std::int64_t{1} << 16, std::int64_t{1} << 18}) {
     const std::int64_t n_pre = std::int64_t{1} << 20, per_post = 100;
     device_masks masks(n_pre, 0.002, 4, 16);
@@ -217,8 +219,61 @@ nlohmann::json run_gpu_variants(int repeats) {
         },
         200, repeats, stream);
     const double nnz = static_cast<double>(n_post * per_post);
-    std::printf("%10lld %12.0f %14.2f %14.2f %16.4g\n", static_cast<long long>(n_post), nnz, step_s * 1e6,
-                post_s * 1e6, nnz / post_s);
+    // cuSPARSE SpMV of the same matrix (32-bit indices, CSR_ALG1), g as the
+    // dense vector: the sum alone, no current.
+    double cusparse_s = 0;
+    {
+      std::vector<std::int32_t> off32(conn.row_offsets.begin(), conn.row_offsets.end());
+      std::vector<float> w(conn.gmax.begin(), conn.gmax.end());
+      std::int32_t *d_off = nullptr, *d_col = nullptr;
+      float* d_w = nullptr;
+      CHECK(cudaMalloc(&d_off, off32.size() * 4));
+      CHECK(cudaMalloc(&d_col, conn.source.size() * 4));
+      CHECK(cudaMalloc(&d_w, w.size() * 4));
+      CHECK(cudaMemcpy(d_off, off32.data(), off32.size() * 4, cudaMemcpyHostToDevice));
+      CHECK(cudaMemcpy(d_col, conn.source.data(), conn.source.size() * 4, cudaMemcpyHostToDevice));
+      CHECK(cudaMemcpy(d_w, w.data(), w.size() * 4, cudaMemcpyHostToDevice));
+      cusparseHandle_t handle;
+      cusparseSpMatDescr_t A;
+      cusparseDnVecDescr_t vx, vy;
+      if (cusparseCreate(&handle) != CUSPARSE_STATUS_SUCCESS) throw cuda_error("bionmda bench: cusparseCreate failed");
+      cusparseSetStream(handle, stream);
+      cusparseCreateCsr(&A, n_post, n_pre, static_cast<std::int64_t>(w.size()), d_off, d_col, d_w, CUSPARSE_INDEX_32I,
+                        CUSPARSE_INDEX_32I, CUSPARSE_INDEX_BASE_ZERO, CUDA_R_32F);
+      cusparseCreateDnVec(&vx, n_pre, const_cast<float*>(pop.view_f32().g), CUDA_R_32F);
+      cusparseCreateDnVec(&vy, n_post, gp, CUDA_R_32F);
+      const float one = 1.0f, zero = 0.0f;
+      std::size_t bytes = 0;
+      cusparseSpMV_bufferSize(handle, CUSPARSE_OPERATION_NON_TRANSPOSE, &one, A, vx, &zero, vy, CUDA_R_32F,
+                              CUSPARSE_SPMV_CSR_ALG1, &bytes);
+      void* work = nullptr;
+      CHECK(cudaMalloc(&work, std::max<std::size_t>(bytes, 1)));
+      cusparse_s = seconds_per_step(
+          [&](int) {
+            cusparseSpMV(handle, CUSPARSE_OPERATION_NON_TRANSPOSE, &one, A, vx, &zero, vy, CUDA_R_32F,
+                         CUSPARSE_SPMV_CSR_ALG1, work);
+          },
+          200, repeats, stream);
+      // The same sums as postsynaptic_map (float32, order may differ).
+      std::vector<float> a(static_cast<std::size_t>(n_post)), b(static_cast<std::size_t>(n_post));
+      CHECK(cudaMemcpy(a.data(), gp, a.size() * 4, cudaMemcpyDeviceToHost));
+      map.compute_async<float>(pop, device_span<float>(gp, n_post), {}, {}, stream);
+      CHECK(cudaStreamSynchronize(stream));
+      CHECK(cudaMemcpy(b.data(), gp, b.size() * 4, cudaMemcpyDeviceToHost));
+      double worst = 0;
+      for (std::size_t r = 0; r < a.size(); ++r) worst = std::max(worst, static_cast<double>(std::fabs(a[r] - b[r])));
+      if (worst > 1e-3) throw error("bionmda bench: cuSPARSE and postsynaptic_map disagree by " + std::to_string(worst));
+      cusparseDestroyDnVec(vx);
+      cusparseDestroyDnVec(vy);
+      cusparseDestroySpMat(A);
+      cusparseDestroy(handle);
+      cudaFree(work);
+      cudaFree(d_off);
+      cudaFree(d_col);
+      cudaFree(d_w);
+    }
+    std::printf("%10lld %12.0f %14.2f %14.2f %16.4g %14.2f\n", static_cast<long long>(n_post), nnz, step_s * 1e6,
+                post_s * 1e6, nnz / post_s, cusparse_s * 1e6);
     // Per-synapse mode over the same connectivity: one unit per synapse,
     // update and per-post sum fused; against the bare step of that population.
     population_config syn_cfg = config(n_post * per_post, precision::float32);
@@ -235,7 +290,8 @@ nlohmann::json run_gpu_variants(int repeats) {
     std::printf("%10s %12s %14s %14s %16s   per-synapse: bare step %.2f us, fused step+sum %.2f us (%.4g synapse-steps/s)\n",
                 "", "", "", "", "", bare_s * 1e6, fused_s * 1e6, nnz / fused_s);
     j["post_sum"].push_back({{"n_post", n_post}, {"synapses", nnz}, {"step_s", step_s}, {"post_sum_s", post_s},
-                             {"per_synapse_bare_step_s", bare_s}, {"per_synapse_fused_s", fused_s}});
+                             {"per_synapse_bare_step_s", bare_s}, {"per_synapse_fused_s", fused_s},
+                             {"cusparse_spmv_s", cusparse_s}});
     cudaFree(gp);
     cudaFree(v);
     cudaFree(cur);

@@ -111,6 +111,85 @@ TEST_F(PopulationApi, MoveKeepsState) {
   EXPECT_EQ(c.g(), g);
 }
 
+// A population over state buffers the caller owns: same results as an owning
+// population, the state visible in the caller's arrays, nothing freed.
+TEST_F(PopulationApi, ExternalStateBuffers) {
+  const std::int64_t n = 1001, b = 2, e = n * b;
+  auto cfg = config(n, b, precision::float32);
+  cfg.g0 = initial_value::uniform(0, 1, 5);
+  population owning(cfg);
+#if BIONMDA_TEST_CUDA
+  float *g = nullptr, *x = nullptr;
+  std::uint16_t* cd = nullptr;
+  ASSERT_EQ(cudaMalloc(&g, e * sizeof(float)), cudaSuccess);
+  ASSERT_EQ(cudaMalloc(&x, e * sizeof(float)), cudaSuccess);
+  ASSERT_EQ(cudaMalloc(&cd, e * sizeof(std::uint16_t)), cudaSuccess);
+  const memory_space space = memory_space::device;
+#else
+  std::vector<float> gv(static_cast<std::size_t>(e)), xv(static_cast<std::size_t>(e));
+  std::vector<std::uint16_t> cdv(static_cast<std::size_t>(e));
+  float* g = gv.data();
+  float* x = xv.data();
+  std::uint16_t* cd = cdv.data();
+  const memory_space space = memory_space::host;
+#endif
+  {
+    population borrowed(cfg, state_view<float>{g, x, cd, n, b, space});
+    EXPECT_EQ(borrowed.view_f32().g, g) << "no copy: the population works in the caller's buffer";
+    for (int s = 0; s < 300; ++s) {
+      owning.step_poisson(300.0, 9);
+      borrowed.step_poisson(300.0, 9);
+    }
+    EXPECT_EQ(borrowed.g(), owning.g());
+    EXPECT_EQ(borrowed.x(), owning.x());
+    std::vector<float> seen(static_cast<std::size_t>(e));
+#if BIONMDA_TEST_CUDA
+    ASSERT_EQ(cudaMemcpy(seen.data(), g, e * sizeof(float), cudaMemcpyDeviceToHost), cudaSuccess);
+#else
+    seen = gv;
+#endif
+    const auto og = owning.g();
+    for (std::size_t k = 0; k < seen.size(); ++k) ASSERT_EQ(static_cast<double>(seen[k]), og[k]) << k;
+  }
+#if BIONMDA_TEST_CUDA
+  // Still the caller's: freeing succeeds (the population did not free it).
+  EXPECT_EQ(cudaFree(g), cudaSuccess);
+  EXPECT_EQ(cudaFree(x), cudaSuccess);
+  EXPECT_EQ(cudaFree(cd), cudaSuccess);
+#endif
+}
+
+TEST_F(PopulationApi, ExternalStateIsValidated) {
+  std::vector<float> gv(20), xv(20);
+  std::vector<double> dv(20);
+  std::vector<std::uint16_t> cdv(20);
+  auto cfg = config(10, 2, precision::float32);
+  const memory_space own = test::backend_under_test() == backend::cuda ? memory_space::device : memory_space::host;
+  const memory_space other = own == memory_space::device ? memory_space::host : memory_space::device;
+  EXPECT_THROW(population(cfg, state_view<float>{gv.data(), xv.data(), cdv.data(), 9, 2, own}), invalid_argument);
+  EXPECT_THROW(population(cfg, state_view<float>{gv.data(), xv.data(), cdv.data(), 10, 2, other}), invalid_argument);
+  EXPECT_THROW(population(cfg, state_view<float>{nullptr, xv.data(), cdv.data(), 10, 2, own}), invalid_argument);
+  EXPECT_THROW(population(cfg, state_view<double>{dv.data(), dv.data(), cdv.data(), 10, 2, own}), invalid_argument);
+  auto automatic = cfg;
+  automatic.backend = backend::automatic;
+  EXPECT_THROW(population(automatic, state_view<float>{gv.data(), xv.data(), cdv.data(), 10, 2, own}),
+               invalid_argument);
+#if BIONMDA_TEST_CUDA
+  float* d = nullptr;
+  ASSERT_EQ(cudaMalloc(&d, 64 * sizeof(float)), cudaSuccess);
+  std::uint16_t* dcd = nullptr;
+  ASSERT_EQ(cudaMalloc(&dcd, 64 * sizeof(std::uint16_t)), cudaSuccess);
+  try {
+    population p(cfg, state_view<float>{d + 1, d + 32, dcd, 10, 2, memory_space::device});
+    ADD_FAILURE() << "accepted a misaligned device pointer";
+  } catch (const invalid_argument& e) {
+    EXPECT_NE(std::string(e.what()).find("16-byte aligned"), std::string::npos) << e.what();
+  }
+  cudaFree(d);
+  cudaFree(dcd);
+#endif
+}
+
 #if BIONMDA_TEST_CUDA
 // Device-memory masks, async stepping on a user stream, and agreement with
 // the host-mask path.

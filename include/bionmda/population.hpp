@@ -67,6 +67,20 @@ class population {
    * @throw bionmda::out_of_memory when the buffers cannot be allocated
    */
   explicit population(population_config config);
+  /**
+   * @brief Builds a population over state buffers the caller owns (no
+   *        allocation, no copy): g, x and countdown of N*B elements each, in
+   *        device memory for the CUDA backend (16-byte aligned) and host memory
+   *        for the CPU backend, as external.space says. They are initialised
+   *        from config.g0, config.x0 and an empty countdown, must outlive the
+   *        population, and are never freed by it. config.backend must not be
+   *        automatic.
+   * @throw bionmda::invalid_argument for a size, precision, memory-space,
+   *        alignment or null-pointer mismatch
+   */
+  population(population_config config, state_view<float> external);
+  /** @brief As above, for float64 state. */
+  population(population_config config, state_view<double> external);
   ~population();
   population(population&&) noexcept;
   population& operator=(population&&) noexcept;
@@ -186,6 +200,7 @@ class population {
 
  private:
   friend class postsynaptic_map;
+  void build(void* g, void* x, std::uint16_t* countdown, memory_space space, bionmda::precision p);
   // Per-synapse mode (postsynaptic_map): one step with the per-post sums fused in.
   void step_fused_post_(const std::uint8_t* pre_mask, memory_space space, const void* post, void* g_post,
                         const void* V, void* I, cudaStream_t stream);

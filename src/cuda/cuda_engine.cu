@@ -64,9 +64,15 @@ class cuda_engine final : public engine {
     if (const char* env = std::getenv("BIONMDA_CUDA_STREAMING")) streaming_ = std::string(env) != "0";
 
     const std::int64_t n = shape.units * shape.batch;
-    g_ = device_buffer<Real>(n, "g");
-    x_ = device_buffer<Real>(n, "x");
-    countdown_ = device_buffer<countdown_t>(n, "pulse countdown");
+    if (shape.external_g != nullptr) {  // caller-owned state: no allocation, no copy
+      g_ = device_buffer<Real>::borrow(static_cast<Real*>(shape.external_g), n);
+      x_ = device_buffer<Real>::borrow(static_cast<Real*>(shape.external_x), n);
+      countdown_ = device_buffer<countdown_t>::borrow(shape.external_countdown, n);
+    } else {
+      g_ = device_buffer<Real>(n, "g");
+      x_ = device_buffer<Real>(n, "x");
+      countdown_ = device_buffer<countdown_t>(n, "pulse countdown");
+    }
     if (host_staging_) dense_staging_ = device_buffer<std::uint8_t>(n, "host spike staging");
 
     const coeff_table<Real> t = make_coeff_table<Real>(m);

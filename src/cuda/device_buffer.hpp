@@ -42,14 +42,23 @@ class device_buffer {
       throw_cuda_error(err, "cudaMalloc", __FILE__, __LINE__);
     }
   }
+  /// A view of device memory the caller owns: never freed here.
+  static device_buffer borrow(Element* data, std::int64_t count) noexcept {
+    device_buffer b;
+    b.data_ = data;
+    b.size_ = count;
+    b.owned_ = false;
+    return b;
+  }
   ~device_buffer() {
-    if (data_ != nullptr) BIONMDA_CUDA_TRY_NOTHROW(cudaFree(data_));
+    if (owned_ && data_ != nullptr) BIONMDA_CUDA_TRY_NOTHROW(cudaFree(data_));
   }
   device_buffer(device_buffer&& o) noexcept
-      : data_(std::exchange(o.data_, nullptr)), size_(std::exchange(o.size_, 0)) {}
+      : data_(std::exchange(o.data_, nullptr)), size_(std::exchange(o.size_, 0)), owned_(std::exchange(o.owned_, true)) {}
   device_buffer& operator=(device_buffer&& o) noexcept {
     std::swap(data_, o.data_);
     std::swap(size_, o.size_);
+    std::swap(owned_, o.owned_);
     return *this;
   }
   device_buffer(const device_buffer&) = delete;
@@ -65,6 +74,7 @@ class device_buffer {
  private:
   Element* data_ = nullptr;
   std::int64_t size_ = 0;
+  bool owned_ = true;
 };
 
 static_assert(std::is_nothrow_move_constructible_v<device_buffer<float>>);

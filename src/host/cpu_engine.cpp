@@ -14,6 +14,14 @@
 namespace bionmda::detail {
 namespace {
 
+// Caller-owned memory when given, else a new allocation.
+template <class Element>
+host_buffer<Element> state_buffer(void* external, const engine_shape& shape) {
+  const std::int64_t n = shape.units * shape.batch;
+  if (external != nullptr) return host_buffer<Element>::borrow(static_cast<Element*>(external), n);
+  return host_buffer<Element>(n);
+}
+
 template <class Element>
 host_buffer<Element> copy_of(const std::vector<Element>& v) {
   host_buffer<Element> out(static_cast<std::int64_t>(v.size()));
@@ -26,9 +34,9 @@ class cpu_engine final : public engine {
  public:
   cpu_engine(const prepared_model& m, engine_shape shape)
       : shape_(shape),
-        g_(shape.units * shape.batch),
-        x_(shape.units * shape.batch),
-        countdown_(shape.units * shape.batch) {
+        g_(state_buffer<Real>(shape.external_g, shape)),
+        x_(state_buffer<Real>(shape.external_x, shape)),
+        countdown_(state_buffer<countdown_t>(shape.external_countdown, shape)) {
     const coeff_table<Real> t = make_coeff_table<Real>(m);
     args_.dt = static_cast<Real>(m.dt);
     args_.per_unit = m.per_unit;
@@ -153,7 +161,7 @@ void check_fits_in_memory(engine_shape shape, precision p, bool per_unit) {
 
 std::unique_ptr<engine> make_cpu_engine(const prepared_model& model, engine_shape shape,
                                         precision p) {
-  check_fits_in_memory(shape, p, model.per_unit);
+  if (shape.external_g == nullptr) check_fits_in_memory(shape, p, model.per_unit);
   if (p == precision::float32) return std::make_unique<cpu_engine<float>>(model, shape);
   return std::make_unique<cpu_engine<double>>(model, shape);
 }

@@ -56,10 +56,14 @@ class engine {
   [[nodiscard]] virtual std::uint16_t* countdown_data() = 0;
 };
 
-/// Sizes shared by every engine.
+/// Sizes shared by every engine, and optional caller-owned state buffers
+/// (g and x of the engine's Real, the countdown), used instead of allocating.
 struct engine_shape {
   std::int64_t units = 0;
   std::int64_t batch = 1;
+  void* external_g = nullptr;
+  void* external_x = nullptr;
+  std::uint16_t* external_countdown = nullptr;
 };
 
 std::unique_ptr<engine> make_cpu_engine(const prepared_model& model, engine_shape shape,

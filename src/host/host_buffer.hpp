@@ -26,12 +26,23 @@ class host_buffer {
                           bytes, 0);
     }
   }
-  ~host_buffer() { std::free(data_); }
+  /// A view of memory the caller owns: never freed here.
+  static host_buffer borrow(Element* data, std::int64_t count) noexcept {
+    host_buffer b;
+    b.data_ = data;
+    b.size_ = count;
+    b.owned_ = false;
+    return b;
+  }
+  ~host_buffer() {
+    if (owned_) std::free(data_);
+  }
   host_buffer(host_buffer&& o) noexcept
-      : data_(std::exchange(o.data_, nullptr)), size_(std::exchange(o.size_, 0)) {}
+      : data_(std::exchange(o.data_, nullptr)), size_(std::exchange(o.size_, 0)), owned_(std::exchange(o.owned_, true)) {}
   host_buffer& operator=(host_buffer&& o) noexcept {
     std::swap(data_, o.data_);
     std::swap(size_, o.size_);
+    std::swap(owned_, o.owned_);
     return *this;
   }
   host_buffer(const host_buffer&) = delete;
@@ -45,6 +56,7 @@ class host_buffer {
   static std::size_t round_up(std::size_t b) { return (b + 63) / 64 * 64; }
   Element* data_ = nullptr;
   std::int64_t size_ = 0;
+  bool owned_ = true;
 };
 
 static_assert(std::is_nothrow_move_constructible_v<host_buffer<float>>);

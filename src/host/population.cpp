@@ -2,6 +2,8 @@
 #include "bionmda/population.hpp"
 
 #include <algorithm>
+#include <cstdint>
+#include <utility>
 #include <cmath>
 #include <cstdio>
 
@@ -69,15 +71,56 @@ void notice_cpu_fallback() {
 }  // namespace
 
 population::population(population_config config) : config_(std::move(config)) {
+  build(nullptr, nullptr, nullptr, memory_space::host, config_.precision);
+}
+
+population::population(population_config config, state_view<float> external) : config_(std::move(config)) {
+  BIONMDA_EXPECTS(external.units == config_.units && external.batch == config_.batch,
+                  "external state is " << external.units << " x " << external.batch << "; config is "
+                                       << config_.units << " x " << config_.batch);
+  build(external.g, external.x, external.countdown, external.space, precision::float32);
+}
+
+population::population(population_config config, state_view<double> external) : config_(std::move(config)) {
+  BIONMDA_EXPECTS(external.units == config_.units && external.batch == config_.batch,
+                  "external state is " << external.units << " x " << external.batch << "; config is "
+                                       << config_.units << " x " << config_.batch);
+  build(external.g, external.x, external.countdown, external.space, precision::float64);
+}
+
+void population::build(void* g, void* x, std::uint16_t* countdown, memory_space space, bionmda::precision p) {
   const std::int64_t total = checked_elements(config_.units, config_.batch);
-  (void)total;
   const detail::prepared_model model =
       detail::prepare_model(config_.params, config_.dt, config_.units);
   detail::validate_initial_value(config_.g0, "g", config_.units, config_.batch);
   detail::validate_initial_value(config_.x0, "x", config_.units, config_.batch);
+  detail::engine_shape shape{config_.units, config_.batch};
+  const bool external = g != nullptr || x != nullptr || countdown != nullptr;
+  if (external) {
+    BIONMDA_EXPECTS(config_.backend != backend::automatic,
+                    "a population over external buffers needs an explicit backend (cpu or cuda), not auto");
+    BIONMDA_EXPECTS(config_.precision == p, "external state is " << to_string(p) << " but config.precision is "
+                                                                  << to_string(config_.precision));
+    BIONMDA_EXPECTS(total == 0 || (g != nullptr && x != nullptr && countdown != nullptr),
+                    "external state needs non-null g, x and countdown pointers");
+    const memory_space want = config_.backend == backend::cuda ? memory_space::device : memory_space::host;
+    BIONMDA_EXPECTS(space == want, "external state is in " << (space == memory_space::device ? "device" : "host")
+                                                           << " memory; the " << to_string(config_.backend)
+                                                           << " backend needs "
+                                                           << (want == memory_space::device ? "device" : "host")
+                                                           << " memory");
+    if (want == memory_space::device) {
+      for (auto [ptr, name] : {std::pair<const void*, const char*>{g, "g"}, {x, "x"}, {countdown, "countdown"}}) {
+        BIONMDA_EXPECTS(reinterpret_cast<std::uintptr_t>(ptr) % 16 == 0,
+                        "external " << name << " must be 16-byte aligned in device memory (the step uses wide loads)");
+      }
+    }
+    shape.external_g = g;
+    shape.external_x = x;
+    shape.external_countdown = countdown;
+  }
 
   backend_ = resolve_backend(config_.backend);
-  const detail::engine_shape shape{config_.units, config_.batch};
   if (backend_ == backend::cuda) {
     engine_ = detail::make_cuda_engine(model, shape, config_.precision, config_.device,
                                        config_.host_input_staging);
