@@ -285,6 +285,55 @@ nlohmann::json run_cpu_variants(const options& base) {
       row(std::string(prec) + " dense " + std::to_string(static_cast<int>(rate)) + " Hz", r.time_per_step());
     }
   }
+  // Per-post aggregation on the CPU: per-presynaptic sum and per-synapse
+  // fused step+sum, N_pre = 2^18, n_post = 2^14, 100 synapses per post.
+  {
+    const std::int64_t n_pre = std::int64_t{1} << 18, n_post = std::int64_t{1} << 14, per_post = 100;
+    csr_connectivity conn;
+    conn.n_post = n_post;
+    std::mt19937_64 rng(4);
+    std::uniform_int_distribution<std::int32_t> pick(0, static_cast<std::int32_t>(n_pre - 1));
+    for (std::int64_t r = 0; r <= n_post; ++r) conn.row_offsets.push_back(r * per_post);
+    conn.source.resize(static_cast<std::size_t>(n_post * per_post));
+    for (auto& src : conn.source) src = pick(rng);
+    conn.gmax.assign(conn.source.size(), 0.5);
+    population_config cfg;
+    cfg.units = n_pre;
+    cfg.backend = backend::cpu;
+    population pop(cfg);
+    const postsynaptic_map map(pop, conn);
+    std::vector<float> gp(static_cast<std::size_t>(n_post)), v(static_cast<std::size_t>(n_post), -60.f),
+        cur(static_cast<std::size_t>(n_post));
+    auto time_it = [](auto f) {
+      std::vector<double> t;
+      for (int r = 0; r < 7; ++r) {
+        const auto t0 = std::chrono::steady_clock::now();
+        for (int k = 0; k < 20; ++k) f();
+        t.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() / 20);
+      }
+      return median(t);
+    };
+    const double nnz = static_cast<double>(n_post * per_post);
+    const double sum_s = time_it([&] {
+      map.compute<float>(pop, host_span<float>(gp), host_span<const float>(v), host_span<float>(cur));
+    });
+    cfg.units = n_post * per_post;
+    population syn(cfg);
+    const postsynaptic_map fused = postsynaptic_map::per_synapse(syn, conn, n_pre);
+    std::vector<std::uint8_t> pre = random_mask(rng, n_pre, 0.002);
+    const double bare_s = time_it([&] { syn.step_presynaptic(host_span<const std::uint8_t>(pre)); });
+    const double fused_s = time_it([&] {
+      fused.step<float>(syn, host_span<const std::uint8_t>(pre), host_span<float>(gp), host_span<const float>(v),
+                        host_span<float>(cur));
+    });
+    std::printf("\n## CPU per-post aggregation, float32: N_pre = 2^18, n_post = 2^14, 100 synapses per post\n");
+    std::printf("per-presynaptic sum + current: %.1f us (%.4g synapse-steps/s)\n", sum_s * 1e6, nnz / sum_s);
+    std::printf("per-synapse: bare step of %.0f synapses %.1f us; fused step + sum + current %.1f us (%.4g synapse-steps/s)\n",
+                nnz, bare_s * 1e6, fused_s * 1e6, nnz / fused_s);
+    out.push_back({{"variant", "per-post sum (per-presynaptic)"}, {"synapses", nnz}, {"seconds", sum_s}});
+    out.push_back({{"variant", "per-synapse bare step"}, {"synapses", nnz}, {"seconds", bare_s}});
+    out.push_back({{"variant", "per-synapse fused step+sum"}, {"synapses", nnz}, {"seconds", fused_s}});
+  }
   return out;
 }
 
