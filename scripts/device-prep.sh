@@ -11,4 +11,5 @@ mkdir -p .device-deps/include
 cp -r /usr/src/googletest .device-deps/googletest
 cp -r /usr/include/CLI .device-deps/include/CLI
 cp -r /usr/include/nlohmann .device-deps/include/nlohmann
+cp /usr/include/xxhash.h .device-deps/include/xxhash.h
 du -sh .device-deps

@@ -5,7 +5,7 @@ set -euo pipefail
 
 need=()
 have_pkg() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }
-for pkg in cmake g++ make libgtest-dev libcli11-dev nlohmann-json3-dev; do
+for pkg in cmake g++ make libgtest-dev libcli11-dev nlohmann-json3-dev libxxhash-dev; do
   have_pkg "$pkg" || need+=("$pkg")
 done
 if [ ${#need[@]} -eq 0 ]; then

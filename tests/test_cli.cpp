@@ -286,6 +286,31 @@ TEST_F(Cli, PerUnitParametersFromFiles) {
   for (int u = 0; u < 3; ++u) EXPECT_NEAR(rows[static_cast<std::size_t>(49 * 3 + u)].g, ref.g()[static_cast<std::size_t>(u)], 1e-12);
 }
 
+TEST_F(Cli, SaveAndLoadContinueTheRunExactly) {
+  const std::string base = "simulate --backend cpu --size 20 --batch 2 --rate 80 --seed 3 --quiet";
+  ASSERT_EQ(run(base + " --steps 200 --out full.csv").code, 0);
+  ASSERT_EQ(run(base + " --steps 120 --save c.ckp --out a.csv").code, 0);
+  const auto r = run("simulate --backend cpu --load c.ckp --steps 80 --rate 80 --quiet --out b.csv");
+  ASSERT_EQ(r.code, 0) << r.err;
+  const std::string full = slurp(path("full.csv"));
+  const std::string a = slurp(path("a.csv"));
+  const std::string b = slurp(path("b.csv"));
+  // a's rows then b's rows (without its header) are the uninterrupted run.
+  EXPECT_EQ(a + b.substr(b.find('\n') + 1), full);
+  // --load with a model option, or a damaged checkpoint: exit 2, no output.
+  const auto both = run("simulate --load c.ckp --size 5 --steps 1 --out x.csv");
+  EXPECT_EQ(both.code, 2);
+  EXPECT_NE(both.err.find("--load takes"), std::string::npos) << both.err;
+  std::string damaged = slurp(path("c.ckp"));
+  damaged[damaged.size() / 2] = static_cast<char>(damaged[damaged.size() / 2] ^ 1);
+  write("d.ckp", damaged);
+  const auto bad = run("simulate --load d.ckp --steps 1 --out y.csv");
+  EXPECT_EQ(bad.code, 2);
+  EXPECT_NE(bad.err.find("checksum"), std::string::npos) << bad.err;
+  EXPECT_FALSE(fs::exists(path("x.csv")));
+  EXPECT_FALSE(fs::exists(path("y.csv")));
+}
+
 TEST_F(Cli, JsonSummary) {
   const auto r = run("simulate --backend cpu --size 64 --batch 2 --steps 100 --dt 0.05 --json");
   ASSERT_EQ(r.code, 0) << r.err;

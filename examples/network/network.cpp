@@ -132,8 +132,8 @@ int main(int argc, char** argv) {
     std::vector<std::uint8_t> exc_spikes(n_exc, 0);
     std::vector<spike> spikes;
     std::poisson_distribution<int> background(bg_rate_hz * o.dt / 1000.0);
-    float *d_gp = nullptr, *d_v = nullptr, *d_i = nullptr;
 #if BIONMDA_HAS_CUDA
+    float *d_gp = nullptr, *d_v = nullptr, *d_i = nullptr;
     if (gpu) {
       cudaMalloc(&d_gp, n * sizeof(float));
       cudaMalloc(&d_v, n * sizeof(float));

@@ -4,6 +4,7 @@
  * @brief Everything public in one include.
  */
 #include "bionmda/backend.hpp"
+#include "bionmda/checkpoint.hpp"
 #include "bionmda/error.hpp"
 #include "bionmda/parameters.hpp"
 #include "bionmda/population.hpp"

@@ -41,6 +41,7 @@ struct population_config {
 /** @brief Internal engine interface (one per backend and precision). */
 namespace detail {
 class engine;
+struct checkpoint_access;
 }
 class postsynaptic_map;
 
@@ -200,6 +201,7 @@ class population {
 
  private:
   friend class postsynaptic_map;
+  friend struct detail::checkpoint_access;
   void build(void* g, void* x, std::uint16_t* countdown, memory_space space, bionmda::precision p);
   // Per-synapse mode (postsynaptic_map): one step with the per-post sums fused in.
   void step_fused_post_(const std::uint8_t* pre_mask, memory_space space, const void* post, void* g_post,

@@ -36,6 +36,10 @@ struct simulate_options {
   std::string plot;
   bool json = false;
   bool quiet = false;
+  std::string save;
+  std::string load;
+  bool model_options_given = false;  // any of size, batch, dt, precision, parameters, g0, x0
+  bool seed_given = false;
 };
 
 [[noreturn]] void fail(const std::string& what) { throw error("bionmda: " + what); }
@@ -101,7 +105,19 @@ class progress {
   std::chrono::steady_clock::time_point last_ = start_;
 };
 
-void run_simulate(const simulate_options& o) {
+void run_simulate(const simulate_options& given) {
+  simulate_options o = given;
+  if (!o.load.empty()) {
+    if (o.model_options_given) {
+      fail("--load takes sizes, dt, precision, parameters and state from the checkpoint; do not also pass "
+           "--size, --batch, --dt, --precision, --alpha1..--T-dur, --g0 or --x0");
+    }
+    const checkpoint_info info = read_checkpoint_info(o.load);
+    o.size = info.units;
+    o.batch = info.batch;
+    o.dt = info.dt;
+    o.precision = to_string(info.precision);
+  }
   if (!o.spikes.empty() && o.rate >= 0) fail("--spikes and --rate are exclusive: give one spike source");
   if (o.rate >= 0 && !std::isfinite(o.rate)) fail("--rate must be finite");
 
@@ -134,7 +150,16 @@ void run_simulate(const simulate_options& o) {
     fail("--out/--plot need recorded units: N > 100 records none by default; pass --record all or i,j,k");
   }
 
-  population pop(cfg);
+  std::uint64_t seed = o.seed;
+  std::int64_t first_step = 0;
+  population pop = [&] {
+    if (o.load.empty()) return population(cfg);
+    checkpoint_info info;
+    population loaded = load_checkpoint(o.load, cfg.backend, &info);
+    if (!o.seed_given) seed = info.poisson_seed;
+    first_step = info.step_count;
+    return loaded;
+  }();
   std::vector<std::uint8_t> mask;
   if (!o.spikes.empty()) mask.assign(static_cast<std::size_t>(pop.elements()), 0);
 
@@ -148,17 +173,18 @@ void run_simulate(const simulate_options& o) {
         pop.step(host_span<const std::uint8_t>(mask));
         for (auto e : hits) mask[static_cast<std::size_t>(e)] = 0;
       } else if (o.rate >= 0) {
-        pop.step_poisson_async(o.rate, o.seed);
+        pop.step_poisson_async(o.rate, seed);
       } else {
         pop.step_async();
       }
-      if (recording && (s + 1) % o.every == 0) tr.record(s, pop.g(), pop.x(), o.size);
+      if (recording && (s + 1) % o.every == 0) tr.record(first_step + s, pop.g(), pop.x(), o.size);
       bar.update(s + 1);
     }
     pop.synchronize();
   }
   const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 
+  if (!o.save.empty()) save_checkpoint(pop, o.save, seed);
   if (!o.out.empty()) io::write_trace(o.out, tr);
   if (!o.plot.empty()) io::write_trace_plot(o.plot, tr);
 
@@ -215,7 +241,18 @@ void add_simulate(CLI::App& app) {
   cmd->add_option("--plot", o->plot, "trace plot: .svg");
   cmd->add_flag("--json", o->json, "print a one-object JSON summary on stdout");
   cmd->add_flag("--quiet", o->quiet, "no progress line or summary on stderr");
-  cmd->callback([o] { run_simulate(*o); });
+  cmd->add_option("--save", o->save, "write a checkpoint of the final state (and the Poisson seed) here");
+  cmd->add_option("--load", o->load,
+                  "start from a checkpoint: its sizes, dt, precision, parameters, state and step counter "
+                  "(recorded steps continue its numbering; the Poisson seed defaults to the saved one)");
+  cmd->callback([o, cmd] {
+    for (const char* name : {"--size", "--batch", "--dt", "--precision", "--alpha1", "--beta1", "--alpha2",
+                             "--beta2", "--T", "--T-dur", "--g0", "--x0"}) {
+      if (cmd->count(name) > 0) o->model_options_given = true;
+    }
+    o->seed_given = cmd->count("--seed") > 0;
+    run_simulate(*o);
+  });
 }
 
 }  // namespace bionmda::cli

@@ -162,6 +162,20 @@ class cuda_engine final : public engine {
     BIONMDA_CUDA_TRY(cudaStreamSynchronize(stream));
   }
 
+  void write_countdown(const std::uint16_t* in, cudaStream_t stream) override {
+    device_scope scope(device_);
+    if (countdown_.size() == 0) return;
+    BIONMDA_CUDA_TRY(cudaMemcpyAsync(countdown_.data(), in, countdown_.bytes(), cudaMemcpyHostToDevice, stream));
+    BIONMDA_CUDA_TRY(cudaStreamSynchronize(stream));
+  }
+
+  void read_sources(std::int32_t* out, cudaStream_t stream) const override {
+    device_scope scope(device_);
+    if (sources_.size() == 0) return;
+    BIONMDA_CUDA_TRY(cudaMemcpyAsync(out, sources_.data(), sources_.bytes(), cudaMemcpyDeviceToHost, stream));
+    BIONMDA_CUDA_TRY(cudaStreamSynchronize(stream));
+  }
+
   void write(field f, std::int64_t offset, std::int64_t count, const double* values,
              cudaStream_t stream) override {
     device_scope scope(device_);

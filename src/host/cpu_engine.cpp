@@ -89,6 +89,14 @@ class cpu_engine final : public engine {
     }
   }
 
+  void write_countdown(const std::uint16_t* in, cudaStream_t) override {
+    if (countdown_.size() > 0) std::memcpy(countdown_.data(), in, countdown_.size() * sizeof(countdown_t));
+  }
+
+  void read_sources(std::int32_t* out, cudaStream_t) const override {
+    if (sources_.size() > 0) std::memcpy(out, sources_.data(), sources_.size() * sizeof(std::int32_t));
+  }
+
   void write(field f, std::int64_t offset, std::int64_t count, const double* values,
              cudaStream_t) override {
     Real* dst = (f == field::g ? g_.data() : x_.data()) + offset;

@@ -39,6 +39,9 @@ class engine {
   virtual void read(field f, std::int64_t offset, std::int64_t count, double* out,
                     cudaStream_t stream) const = 0;
   virtual void read_countdown(std::uint16_t* out, cudaStream_t stream) const = 0;
+  virtual void write_countdown(const std::uint16_t* in, cudaStream_t stream) = 0;
+  /// The N presynaptic sources (only when set).
+  virtual void read_sources(std::int32_t* out, cudaStream_t stream) const = 0;
   /// Writes field elements [offset, offset+count) from values; blocking.
   virtual void write(field f, std::int64_t offset, std::int64_t count, const double* values,
                      cudaStream_t stream) = 0;

@@ -173,13 +173,13 @@ void write_trace(const std::string& path, const trace& t) {
   const std::string ext = extension(path);
   if (ext != ".csv" && ext != ".npy") throw error("bionmda: " + path + ": --out must end in .csv or .npy");
   const std::string body = ext == ".csv" ? trace_csv(t) : trace_npy(t);
-  write_atomically(path, [&](std::ostream& o) { o.write(body.data(), static_cast<std::streamsize>(body.size())); });
+  detail::write_atomically(path, [&](std::ostream& o) { o.write(body.data(), static_cast<std::streamsize>(body.size())); });
 }
 
 void write_trace_plot(const std::string& path, const trace& t) {
   if (extension(path) != ".svg") throw error("bionmda: " + path + ": --plot must end in .svg");
   const std::string body = trace_svg(t);
-  write_atomically(path, [&](std::ostream& o) { o.write(body.data(), static_cast<std::streamsize>(body.size())); });
+  detail::write_atomically(path, [&](std::ostream& o) { o.write(body.data(), static_cast<std::streamsize>(body.size())); });
 }
 
 }  // namespace bionmda::io

@@ -10,7 +10,7 @@
 
 #include "bionmda/error.hpp"
 
-namespace bionmda::io {
+namespace bionmda::detail {
 
 void write_atomically(const std::string& path, const std::function<void(std::ostream&)>& write) {
   const std::string tmp = path + ".tmp." + std::to_string(::getpid());
@@ -36,4 +36,4 @@ void write_atomically(const std::string& path, const std::function<void(std::ost
   }
 }
 
-}  // namespace bionmda::io
+}  // namespace bionmda::detail

@@ -5,7 +5,7 @@
 #include <iosfwd>
 #include <string>
 
-namespace bionmda::io {
+namespace bionmda::detail {
 
 /**
  * @brief Calls write(stream) on a temporary file next to path, then fsyncs
@@ -14,4 +14,4 @@ namespace bionmda::io {
  */
 void write_atomically(const std::string& path, const std::function<void(std::ostream&)>& write);
 
-}  // namespace bionmda::io
+}  // namespace bionmda::detail
