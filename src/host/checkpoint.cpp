@@ -83,7 +83,8 @@ class reader {
   }
   std::vector<double> get_doubles(const char* what, std::int64_t max_count) {
     const auto n = get<std::int64_t>(what);
-    if (n < 0 || n > max_count) {
+    // Bound by what the file holds before allocating anything.
+    if (n < 0 || n > max_count || static_cast<std::uint64_t>(n) > remaining() / sizeof(double)) {
       throw error("bionmda: checkpoint " + name_ + ": " + what + " has an invalid length " + std::to_string(n));
     }
     std::vector<double> v(static_cast<std::size_t>(n));
@@ -91,6 +92,7 @@ class reader {
     return v;
   }
   [[nodiscard]] bool done() const { return p_ == end_; }
+  [[nodiscard]] std::size_t remaining() const { return static_cast<std::size_t>(end_ - p_); }
 
  private:
   void need(std::size_t n, const char* what) {
@@ -217,6 +219,14 @@ decoded decode(const std::string& path) {
   c.params.T_dur = get_value(r, "T_dur", n);
   c.g0 = get_initial(r, "g0", e);
   c.x0 = get_initial(r, "x0", e);
+  // The state arrays must fit in what is left, before any allocation.
+  const double real = d.h.precision == 0 ? 4.0 : 8.0;
+  const double need = static_cast<double>(e) * (2 * real + 2) + (d.h.n_pre > 0 ? 4.0 * static_cast<double>(n) : 0.0);
+  if (need != static_cast<double>(r.remaining())) {
+    throw error("bionmda: checkpoint " + path + ": the state of " + std::to_string(n) + " x " +
+                std::to_string(d.h.batch) + " units needs " + std::to_string(static_cast<unsigned long long>(need)) +
+                " bytes, the file holds " + std::to_string(r.remaining()));
+  }
   d.sources.resize(d.h.n_pre > 0 ? static_cast<std::size_t>(n) : 0);
   r.get_bytes(d.sources.data(), d.sources.size() * sizeof(std::int32_t), "presynaptic sources");
   d.g.resize(static_cast<std::size_t>(e));

@@ -116,7 +116,11 @@ spike_train read_spike_file(const std::string& path, std::int64_t steps, std::in
     return parse_spike_csv(text, path, steps, batch, units);
   }
   if (ext != ".npy") fail(path, "spike files must end in .csv or .npy");
-  const npy_array a = read_npy(path);
+  return spikes_from_npy(read_npy(path), path, steps, batch, units);
+}
+
+spike_train spikes_from_npy(const npy_array& a, const std::string& path, std::int64_t steps, std::int64_t batch,
+                            std::int64_t units) {
   if (a.descr != "|b1" && a.descr != "|u1") {
     fail(path, "spike array dtype must be bool or uint8, got '" + a.descr + "'");
   }

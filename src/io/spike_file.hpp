@@ -23,6 +23,12 @@ struct spike_train {
 spike_train read_spike_file(const std::string& path, std::int64_t steps, std::int64_t batch,
                             std::int64_t units);
 
+struct npy_array;
+
+/// Spikes from a parsed .npy array (bool or uint8, [S, N] or [S, B, N]).
+spike_train spikes_from_npy(const npy_array& a, const std::string& name, std::int64_t steps, std::int64_t batch,
+                            std::int64_t units);
+
 /// Parses CSV text (name is used in messages).
 spike_train parse_spike_csv(const std::string& text, const std::string& name, std::int64_t steps,
                             std::int64_t batch, std::int64_t units);
