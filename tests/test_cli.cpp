@@ -435,6 +435,8 @@ const error_case error_cases[] = {
     {"npy_truncated_data", "s.npy=NPY:|u1:10x3:20", "--size 3 --steps 10 --spikes s.npy", "truncated"},
     {"record_range", "", "--size 3 --record 0,7", "unit 7 out of range"},
     {"record_garbage", "", "--size 3 --record a,b", "--record"},
+    {"record_huge", "", "--size 3 --record 1e30", "out of range"},
+    {"record_inf", "", "--size 3 --record inf", "--record"},
     {"every_zero", "", "--size 3 --every 0", "--every"},
     {"cuda_without_device_or_ok", "", "--size 3 --backend cuda --T -1", "T"},
 };

@@ -95,6 +95,45 @@ TEST_F(InvalidInput, PulseTooLongForCountdown) {
   expect_ctor_error<invalid_argument>(cfg, {"T_dur", "1000000"});
 }
 
+TEST_F(InvalidInput, ParametersMustStayFiniteInThePrecision) {
+  auto cfg = small_config();
+  cfg.precision = precision::float32;
+  cfg.params.alpha1 = 1e39;  // finite in double, inf in float
+  expect_ctor_error<invalid_argument>(cfg, {"alpha1", "e+38", "too large for float32"});
+  cfg = small_config();
+  cfg.precision = precision::float64;
+  cfg.params.alpha2 = 1e200;
+  cfg.params.T = 1e200;
+  expect_ctor_error<invalid_argument>(cfg, {"alpha2 * T", "float64"});
+  cfg = small_config();
+  cfg.dt = 1e-40;
+  cfg.params.T_dur = 0.0;
+  expect_ctor_error<invalid_argument>(cfg, {"dt"});
+  cfg = small_config();
+  cfg.params.beta2 = std::vector<double>{1, 1, 1, 1, 1, 1, 1e31, 1};
+  expect_ctor_error<invalid_argument>(cfg, {"beta2[6]"});
+}
+
+TEST_F(InvalidInput, PerUnitPulseTooLongNamesTheUnit) {
+  auto cfg = small_config();
+  cfg.dt = 0.001;
+  cfg.params.T_dur = std::vector<double>{0.5, 100, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5};
+  expect_ctor_error<invalid_argument>(cfg, {"T_dur[1]", "100000"});
+}
+
+TEST_F(InvalidInput, PulseStepsOfAMissingUnit) {
+  auto cfg = small_config();
+  cfg.units = 0;
+  cfg.params.T_dur = std::vector<double>{};
+  population empty(cfg);
+  EXPECT_THROW((void)empty.pulse_steps(), invalid_argument);
+  population a(small_config());
+  EXPECT_THROW((void)a.pulse_steps(8), invalid_argument);
+  population b(std::move(a));
+  EXPECT_THROW((void)a.pulse_steps(), invalid_argument);  // NOLINT(bugprone-use-after-move)
+  EXPECT_EQ(b.pulse_steps(3), 5);
+}
+
 TEST_F(InvalidInput, Sizes) {
   auto cfg = small_config();
   cfg.units = -1;

@@ -291,6 +291,29 @@ TEST(PostSumErrors, MalformedConnectivityAndSpans) {
       EXPECT_NE(std::string(e.what()).find("source[1] = 9"), std::string::npos) << e.what();
     }
     const postsynaptic_map ps = postsynaptic_map::per_synapse(syn, ok(), 10);
+    // Used with a population of another precision, or after its presynaptic
+    // size changed: refused (it would read and write out of bounds).
+    auto three64 = three;
+    three64.precision = precision::float64;
+    population syn64(three64);
+    const std::vector<std::int32_t> sources = ok().source;
+    syn64.set_presynaptic_sources(host_span<const std::int32_t>(sources), 10);
+#if !BIONMDA_TEST_CUDA
+    {
+      std::vector<std::uint8_t> pre(20, 0);
+      std::vector<float> gp4(4);
+      EXPECT_THROW(ps.step<float>(syn64, host_span<const std::uint8_t>(pre), host_span<float>(gp4)), invalid_argument);
+      std::vector<double> gpd(4);
+      EXPECT_THROW(ps.step<double>(syn64, host_span<const std::uint8_t>(pre), host_span<double>(gpd)),
+                   invalid_argument);
+      population other_pre(three);
+      std::vector<std::int32_t> src = {1, 9, 4};
+      other_pre.set_presynaptic_sources(host_span<const std::int32_t>(src), 20);
+      std::vector<std::uint8_t> pre40(40, 0);
+      EXPECT_THROW(ps.step<float>(other_pre, host_span<const std::uint8_t>(pre40), host_span<float>(gp4)),
+                   invalid_argument);
+    }
+#endif
     std::vector<float> gp(4), wrong_pre(7);
 #if !BIONMDA_TEST_CUDA
     EXPECT_THROW(ps.compute<float>(syn, host_span<float>(gp)), invalid_argument);

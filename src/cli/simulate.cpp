@@ -67,8 +67,11 @@ std::vector<std::int64_t> record_units(const std::string& spec, std::int64_t n) 
   while (std::getline(in, item, ',')) {
     const auto v = io::parse_number(item);
     if (!v || *v != std::floor(*v)) fail("--record: '" + item + "' is not a unit index (use all, none or i,j,k)");
+    // Range-check the double before converting: no out-of-range cast.
+    if (!(*v >= 0 && *v < static_cast<double>(n))) {
+      fail("--record: unit " + item + " out of range [0, " + std::to_string(n) + ")");
+    }
     const auto i = static_cast<std::int64_t>(*v);
-    if (i < 0 || i >= n) fail("--record: unit " + item + " out of range [0, " + std::to_string(n) + ")");
     units.push_back(i);
   }
   return units;

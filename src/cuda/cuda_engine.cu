@@ -10,6 +10,7 @@
 #include "coeff_table.hpp"
 #include "cuda_check.hpp"
 #include "device_buffer.hpp"
+#include "device_scope.hpp"
 #include "engine.hpp"
 #include "launch.cuh"
 #include "step_kernel.cuh"
@@ -19,21 +20,6 @@ namespace {
 
 // Elements per host<->device chunk in read() and write().
 constexpr std::int64_t transfer_chunk = 1 << 20;
-
-// Makes the engine's device current for the scope of a call.
-class device_scope {
- public:
-  explicit device_scope(int device) {
-    BIONMDA_CUDA_TRY(cudaGetDevice(&previous_));
-    if (previous_ != device) BIONMDA_CUDA_TRY(cudaSetDevice(device));
-  }
-  ~device_scope() { BIONMDA_CUDA_TRY_NOTHROW(cudaSetDevice(previous_)); }
-  device_scope(const device_scope&) = delete;
-  device_scope& operator=(const device_scope&) = delete;
-
- private:
-  int previous_ = 0;
-};
 
 template <class Element>
 device_buffer<Element> upload(const std::vector<Element>& host, const char* what) {

@@ -9,6 +9,7 @@
 #include "bionmda/detail/error_macros.hpp"
 #include "cuda_check.hpp"
 #include "device_buffer.hpp"
+#include "device_scope.hpp"
 #include "launch.cuh"
 #include "post_engine.hpp"
 
@@ -54,29 +55,23 @@ class cuda_post_engine final : public post_engine {
  public:
   cuda_post_engine(const csr_connectivity& c, const mg_block& mg, std::int64_t units, std::int64_t batch, int device)
       : device_(device) {
-    int previous = 0;
-    BIONMDA_CUDA_TRY(cudaGetDevice(&previous));
-    BIONMDA_CUDA_TRY(cudaSetDevice(device));
+    device_scope scope(device);
     cudaDeviceProp prop{};
     BIONMDA_CUDA_TRY(cudaGetDeviceProperties(&prop, device));
     multiprocessors_ = prop.multiProcessorCount;
     offsets_ = upload(c.row_offsets, "CSR row offsets");
     source_ = upload(c.source, "CSR sources");
     gmax_ = upload(std::vector<Real>(c.gmax.begin(), c.gmax.end()), "CSR gmax");
-    BIONMDA_CUDA_TRY(cudaSetDevice(previous));
     args_ = post_args<Real>{offsets_.data(), source_.data(), gmax_.data(), c.n_post, units, batch,
                             make_mg_coeffs<Real>(mg)};
   }
 
   void compute(const void* g, void* g_post, const void* V, void* I, cudaStream_t stream) const override {
-    int previous = 0;
-    BIONMDA_CUDA_TRY(cudaGetDevice(&previous));
-    if (previous != device_) BIONMDA_CUDA_TRY(cudaSetDevice(device_));
+    device_scope scope(device_);
     const std::int64_t threads = args_.n_post * args_.batch * 32;
     launch_1d<post_sum_kernel<Real>, post_block_size>(threads, multiprocessors_, stream, args_,
                                                       static_cast<const Real*>(g), static_cast<Real*>(g_post),
                                                       static_cast<const Real*>(V), static_cast<Real*>(I));
-    if (previous != device_) BIONMDA_CUDA_TRY(cudaSetDevice(previous));
   }
   const void* args() const override { return &args_; }
 

@@ -106,8 +106,8 @@ void run(const state_ptrs<Real>& s, const model_args<Real>& m, Spikes spikes) {
         // resolve this tile's spikes into a byte mask first.
         alignas(64) std::uint8_t flags[tile];
         for (std::int64_t i = i0; i < i1; ++i) flags[i - i0] = spikes(row + i, b, i) ? 1 : 0;
-        const std::uint8_t* mask = flags - i0;
-        update_row<Real, PerUnit>(g, x, cd, i0, i1, m, [mask](std::int64_t i) { return mask[i] != 0; });
+        const std::uint8_t* mask = flags;
+        update_row<Real, PerUnit>(g, x, cd, i0, i1, m, [mask, i0](std::int64_t i) { return mask[i - i0] != 0; });
       }
     }
   }
@@ -138,9 +138,9 @@ void run_fused_post(const state_ptrs<Real>& s, const model_args<Real>& m, const 
         const std::int64_t k1 = std::min(a.row_offsets[j + 1], k0 + tile);
         alignas(64) std::uint8_t flags[tile];
         for (std::int64_t k = k0; k < k1; ++k) flags[k - k0] = pre[a.source[k]] != 0;
-        const std::uint8_t* mask = flags - k0;
+        const std::uint8_t* mask = flags;
         update_row<Real, PerUnit>(s.g + row, s.x + row, s.countdown + row, k0, k1, m,
-                                  [mask](std::int64_t k) { return mask[k] != 0; });
+                                  [mask, k0](std::int64_t k) { return mask[k - k0] != 0; });
         const Real* g = s.g + row;
         for (std::int64_t k = k0; k < k1; ++k) acc += a.gmax[k] * g[k];
       }

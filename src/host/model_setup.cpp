@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <limits>
+#include <string>
 
 #include "bionmda/detail/error_macros.hpp"
 
@@ -81,9 +82,39 @@ prepared_model prepare_model(const parameters& p, double dt, std::int64_t units)
   m.T_u = expand(p.T, units);
   m.pulse_u.resize(static_cast<std::size_t>(units));
   for (std::int64_t i = 0; i < units; ++i) {
-    m.pulse_u[static_cast<std::size_t>(i)] = pulse_steps_for(p.T_dur.at(i), dt);
+    try {
+      m.pulse_u[static_cast<std::size_t>(i)] = pulse_steps_for(p.T_dur.at(i), dt);
+    } catch (const invalid_argument& e) {
+      throw invalid_argument(std::string(e.what()) + " (parameter T_dur[" + std::to_string(i) + "])");
+    }
   }
   return m;
+}
+
+void check_representable(const parameters& p, double dt, std::int64_t units, bionmda::precision prec) {
+  const bool f32 = prec == bionmda::precision::float32;
+  const double limit = f32 ? 1e30 : 1e300;
+  const char* pname = f32 ? "float32" : "float64";
+  BIONMDA_EXPECTS(dt >= 1e-30, "dt = " << dt << " ms is too small to represent in " << pname);
+  struct named {
+    const unit_value* v;
+    const char* name;
+  };
+  for (const named& n : {named{&p.alpha1, "alpha1"}, named{&p.beta1, "beta1"}, named{&p.alpha2, "alpha2"},
+                         named{&p.beta2, "beta2"}, named{&p.T, "T"}}) {
+    for (std::int64_t i = 0; i < (n.v->is_per_unit() ? units : 1); ++i) {
+      const double v = n.v->at(i);
+      BIONMDA_EXPECTS(v <= limit, "parameter " << n.name << (n.v->is_per_unit() ? "[" + std::to_string(i) + "]" : "")
+                                               << " = " << v << " is too large for " << pname << " (at most "
+                                               << limit << ")");
+    }
+  }
+  const std::int64_t count = (p.alpha2.is_per_unit() || p.T.is_per_unit()) ? units : 1;
+  for (std::int64_t i = 0; i < count; ++i) {
+    const double product = p.alpha2.at(i) * p.T.at(i);
+    BIONMDA_EXPECTS(product <= limit, "alpha2 * T = " << product << (count > 1 ? " (unit " + std::to_string(i) + ")" : "")
+                                                      << " is too large for " << pname << " (at most " << limit << ")");
+  }
 }
 
 void validate_initial_value(const initial_value& v, const char* name, std::int64_t units,

@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "bionmda/backend.hpp"
 #include "bionmda/detail/kinetics.hpp"
 #include "bionmda/parameters.hpp"
 
@@ -33,6 +34,11 @@ struct prepared_model {
 /// Validates dt, sizes and every parameter (naming the first bad one) and
 /// prepares them. Throws bionmda::invalid_argument; touches no state.
 [[nodiscard]] prepared_model prepare_model(const parameters& p, double dt, std::int64_t units);
+
+/// Checks that parameters and dt stay finite and usable in the state's
+/// precision: every rate, T and alpha2*T at most 1e30 (float32) or 1e300
+/// (float64), so that sums of rates cannot overflow; dt at least 1e-30 ms.
+void check_representable(const parameters& p, double dt, std::int64_t units, bionmda::precision prec);
 
 /// Validates an initial value for a population of units x batch.
 void validate_initial_value(const initial_value& v, const char* name, std::int64_t units,

@@ -94,6 +94,7 @@ void population::build(void* g, void* x, std::uint16_t* countdown, memory_space 
       detail::prepare_model(config_.params, config_.dt, config_.units);
   detail::validate_initial_value(config_.g0, "g", config_.units, config_.batch);
   detail::validate_initial_value(config_.x0, "x", config_.units, config_.batch);
+  detail::check_representable(config_.params, config_.dt, config_.units, config_.precision);
   detail::engine_shape shape{config_.units, config_.batch};
   const bool external = g != nullptr || x != nullptr || countdown != nullptr;
   if (external) {
@@ -151,7 +152,8 @@ const population_config& population::config() const noexcept { return config_; }
 std::int64_t population::presynaptic_size() const noexcept { return n_pre_; }
 
 std::int64_t population::pulse_steps(std::int64_t unit) const {
-  BIONMDA_EXPECTS(unit >= 0 && (unit < config_.units || (unit == 0 && config_.units == 0)),
+  check_alive();
+  BIONMDA_EXPECTS(unit >= 0 && unit < config_.units,
                   "unit index " << unit << " out of range [0, " << config_.units << ")");
   return detail::pulse_steps_for(config_.params.T_dur.is_per_unit()
                                      ? config_.params.T_dur.at(unit)

@@ -112,7 +112,6 @@ postsynaptic_map postsynaptic_map::per_synapse(population& pop, csr_connectivity
   const std::int64_t nnz = conn.row_offsets.back();
   BIONMDA_EXPECTS(pop.units() == nnz, "per-synapse mode needs one unit per synapse: the population has "
                                           << pop.units() << " units, the connectivity " << nnz << " synapses");
-  pop.set_presynaptic_sources(host_span<const std::int32_t>(conn.source), n_pre);
   // The per-post sum reads g[b][k] of synapse k itself: the state index is k.
   postsynaptic_map map;
   map.units_ = pop.units();
@@ -128,6 +127,8 @@ postsynaptic_map postsynaptic_map::per_synapse(population& pop, csr_connectivity
   } else {
     map.engine_ = detail::make_cpu_post_engine(conn, mg, map.precision_, map.units_, map.batch_);
   }
+  // Last, after everything that can fail: the population's sources.
+  pop.set_presynaptic_sources(host_span<const std::int32_t>(conn.source), n_pre);
   return map;
 }
 
@@ -156,8 +157,16 @@ const void* state_g(population& pop) {
   BIONMDA_EXPECTS(backend_ == expected_backend,                                                          \
                   memory_name << " spans need the " << to_string(expected_backend) << " backend; the "   \
                               << "population is on " << to_string(backend_));                            \
+  BIONMDA_EXPECTS(pop.precision() == precision_,                                                         \
+                  "postsynaptic_map built for a " << to_string(precision_) << " population, used with a "  \
+                                                  << to_string(pop.precision()) << " one");              \
   BIONMDA_EXPECTS((std::is_same_v<Real, float>) == (precision_ == precision::float32),                   \
                   "output precision does not match the population's " << to_string(precision_));         \
+  BIONMDA_EXPECTS(!per_synapse_ || pop.presynaptic_size() == n_pre_,                                     \
+                  "the population's presynaptic size changed to " << pop.presynaptic_size()             \
+                      << " since this per-synapse map was built for " << n_pre_);                        \
+  BIONMDA_EXPECTS(g_post.data != nullptr || g_post.size == 0, "g_post is a null pointer");              \
+  BIONMDA_EXPECTS(V.size == 0 || (V.data != nullptr && I.data != nullptr), "V or I is a null pointer");  \
   BIONMDA_EXPECTS(g_post.size == n_post_ * batch_,                                                       \
                   "g_post has " << g_post.size << " elements; expected B*n_post = " << n_post_ * batch_); \
   BIONMDA_EXPECTS(V.size == 0 || V.size == n_post_ * batch_,                                             \
