@@ -14,8 +14,14 @@ CC=clang CXX=clang++ cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo 
   -DBIONMDA_BUILD_TESTS=OFF -DBIONMDA_BUILD_TOOLS=OFF -DBIONMDA_BUILD_EXAMPLES=OFF \
   -DBIONMDA_BUILD_BENCHMARKS=OFF >/dev/null
 cmake --build build-fuzz -j"$(nproc)" --target $(printf 'fuzz_%s ' "${targets[@]}")
+status=0
 for t in "${targets[@]}"; do
   mkdir -p "build-fuzz/corpus-$t"
-  (cd build-fuzz && "./fuzz/fuzz_$t" -max_total_time="$seconds" -print_final_stats=1 -max_len=65536 \
-     -artifact_prefix="crash-$t-" "corpus-$t" "../fuzz/corpus/$t") 2>&1 | tail -n 25 | tee "build-fuzz/fuzz-$t.log"
+  # A finding stops that target (crash file in build-fuzz/) but not the others.
+  if ! (cd build-fuzz && "./fuzz/fuzz_$t" -max_total_time="$seconds" -print_final_stats=1 -max_len=65536 \
+        -artifact_prefix="crash-$t-" "corpus-$t" "../fuzz/corpus/$t") >"build-fuzz/fuzz-$t.log" 2>&1; then
+    status=1
+  fi
+  tail -n 12 "build-fuzz/fuzz-$t.log"
 done
+exit $status

@@ -174,6 +174,13 @@ npy_array parse_npy(const std::vector<std::uint8_t>& b, const std::string& name)
   if (fortran) fail(name, "fortran_order True is not supported (save a C-order array)");
   const std::size_t item = item_size(a.descr);
   if (item == 0) fail(name, "unsupported dtype '" + a.descr + "'");
+  // The product of the non-zero dimensions must fit in int64 (a zero
+  // dimension makes the array empty, but elements() multiplies them all).
+  std::int64_t nonzero_product = 1;
+  for (auto d : a.shape) {
+    if (d != 0 && nonzero_product > std::numeric_limits<std::int64_t>::max() / d) fail(name, "shape too large");
+    if (d != 0) nonzero_product *= d;
+  }
   std::size_t count = 1;
   for (auto d : a.shape) {
     const auto ud = static_cast<std::size_t>(d);
