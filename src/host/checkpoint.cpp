@@ -1,6 +1,7 @@
 // Checkpoint files: header, payload, xxHash64 checksum. See checkpoint.hpp.
 #include "bionmda/checkpoint.hpp"
 
+#include <cstdio>
 #include <cstring>
 #include <fstream>
 #include <iterator>
@@ -223,9 +224,11 @@ decoded decode(const std::string& path) {
   const double real = d.h.precision == 0 ? 4.0 : 8.0;
   const double need = static_cast<double>(e) * (2 * real + 2) + (d.h.n_pre > 0 ? 4.0 * static_cast<double>(n) : 0.0);
   if (need != static_cast<double>(r.remaining())) {
+    char needed[64];  // a double: the claimed sizes may exceed any integer type
+    std::snprintf(needed, sizeof needed, "%.0f", need);
     throw error("bionmda: checkpoint " + path + ": the state of " + std::to_string(n) + " x " +
-                std::to_string(d.h.batch) + " units needs " + std::to_string(static_cast<unsigned long long>(need)) +
-                " bytes, the file holds " + std::to_string(r.remaining()));
+                std::to_string(d.h.batch) + " units needs " + needed + " bytes, the file holds " +
+                std::to_string(r.remaining()));
   }
   d.sources.resize(d.h.n_pre > 0 ? static_cast<std::size_t>(n) : 0);
   r.get_bytes(d.sources.data(), d.sources.size() * sizeof(std::int32_t), "presynaptic sources");
