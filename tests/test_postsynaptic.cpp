@@ -174,16 +174,16 @@ void per_synapse_step(const postsynaptic_map& map, population& pop, const std::v
   I.assign(cur.begin(), cur.end());
 }
 
-TYPED_TEST(PostSum, PerSynapseModeFusesUpdateAndSum) {
-  using Real = TypeParam;
+template <class Real>
+void check_per_synapse(const csr_connectivity& conn, std::int64_t n_pre, int steps) {
   std::mt19937_64 rng(41);
-  const std::int64_t n_pre = 701, n_post = 389, batch = 2;
-  const csr_connectivity conn = random_csr(rng, n_post, n_pre, 90);
+  const std::int64_t n_post = conn.n_post, batch = 2;
+  constexpr precision prec = std::is_same_v<Real, float> ? precision::float32 : precision::float64;
   const auto nnz = static_cast<std::int64_t>(conn.source.size());
   population_config cfg;
   cfg.units = nnz;
   cfg.batch = batch;
-  cfg.precision = TestFixture::prec;
+  cfg.precision = prec;
   cfg.backend = test::backend_under_test();
   cfg.params = test::random_parameters(rng, nnz, 0.1);  // heterogeneous, per synapse
   cfg.g0 = initial_value::uniform(0, 0.3, 2);
@@ -194,12 +194,12 @@ TYPED_TEST(PostSum, PerSynapseModeFusesUpdateAndSum) {
   EXPECT_EQ(pop.presynaptic_size(), n_pre);
   constexpr bool f64 = std::is_same_v<Real, double>;
   std::vector<double> g_post, I, V;
-  for (int s = 0; s < 200; ++s) {
+  for (int s = 0; s < steps; ++s) {
     const auto pre = test::random_mask(rng, n_pre * batch, 0.04);
     V = test::random_values(rng, n_post * batch, -80, 10);
     per_synapse_step<Real>(map, pop, pre, V, g_post, I);
     ref.step(test::gather_mask(pre, conn.source, n_pre, batch).data());
-    if (s % 50 != 49) continue;
+    if (s % 50 != 49 && s + 1 != steps) continue;
     for (std::int64_t b = 0; b < batch; ++b) {
       for (std::int64_t j = 0; j < n_post; ++j) {
         double sum = 0, bound = 0;
@@ -217,7 +217,7 @@ TYPED_TEST(PostSum, PerSynapseModeFusesUpdateAndSum) {
       }
     }
   }
-  EXPECT_EQ(pop.step_count(), 200);
+  EXPECT_EQ(pop.step_count(), steps);
   // The synapse states themselves follow the reference.
   const auto g = pop.g();
   for (std::size_t e = 0; e < g.size(); ++e) {
@@ -227,6 +227,28 @@ TYPED_TEST(PostSum, PerSynapseModeFusesUpdateAndSum) {
   double any = 0;
   for (std::size_t r = 0; r < g_post.size(); ++r) any = std::max(any, g_post[r]);
   EXPECT_GT(any, 0.05);
+}
+
+TYPED_TEST(PostSum, PerSynapseModeFusesUpdateAndSum) {
+  std::mt19937_64 rng(41);
+  check_per_synapse<TypeParam>(random_csr(rng, 389, 701, 90), 701, 200);
+}
+
+// Rows longer than the CPU's tile of 8192 synapses, and empty rows around them.
+TYPED_TEST(PostSum, PerSynapseModeWithVeryLongRows) {
+  std::mt19937_64 rng(43);
+  csr_connectivity c;
+  c.n_post = 5;
+  std::uniform_int_distribution<std::int32_t> pick(0, 299);
+  c.row_offsets = {0};
+  for (std::int64_t len : {0, 20000, 3, 0, 9000}) {
+    for (std::int64_t k = 0; k < len; ++k) {
+      c.source.push_back(pick(rng));
+      c.gmax.push_back(0.01 * static_cast<double>(k % 7 + 1));
+    }
+    c.row_offsets.push_back(static_cast<std::int64_t>(c.source.size()));
+  }
+  check_per_synapse<TypeParam>(c, 300, 60);
 }
 
 TEST(PostSumErrors, MalformedConnectivityAndSpans) {

@@ -113,39 +113,64 @@ void run(const state_ptrs<Real>& s, const model_args<Real>& m, Spikes spikes) {
   }
 }
 
-// Per-synapse mode: units are synapses sorted by postsynaptic neuron. Each
-// (batch, post) row is updated with the SIMD loop and summed while its values
-// are still in L1: g_post = sum gmax * g, then the Mg-blocked current.
+// Per-synapse mode: units are synapses sorted by postsynaptic neuron. Work
+// is split into tiles of contiguous synapses; a tile owns the rows that start
+// in it (a long row is finished by its owner, chunk by chunk). Each chunk is
+// updated by the SIMD loop and summed into its rows while still in L1, so g
+// goes from the update into g_post = sum gmax * g and the Mg-blocked current.
 template <class Real, bool PerUnit>
 void run_fused_post(const state_ptrs<Real>& s, const model_args<Real>& m, const cpu_input& in) {
   const post_args<Real> a = *static_cast<const post_args<Real>*>(in.post);
   auto* g_post = static_cast<Real*>(in.g_post);
   const auto* V = static_cast<const Real*>(in.V);
   auto* I = static_cast<Real*>(in.I);
-  const std::int64_t rows = a.n_post * s.batch;
-  const std::int64_t N = s.units;  // synapses
+  const std::int64_t N = s.units;  // synapses, = row_offsets[n_post]
+  const std::int64_t n_post = a.n_post;
+  const std::int64_t* offsets = a.row_offsets;
+  const std::int64_t tiles = std::max<std::int64_t>(1, (N + tile - 1) / tile);
+  // First row starting at or after synapse k.
+  auto first_row_from = [&](std::int64_t k) {
+    return static_cast<std::int64_t>(std::lower_bound(offsets, offsets + n_post, k) - offsets);
+  };
 #pragma omp parallel if (N * s.batch >= parallel_threshold)
   {
     const flush_subnormals ftz;
-#pragma omp for schedule(dynamic, 64)
-    for (std::int64_t r = 0; r < rows; ++r) {
-      const std::int64_t b = r / a.n_post;
-      const std::int64_t j = r - b * a.n_post;
+#pragma omp for schedule(static)
+    for (std::int64_t w = 0; w < tiles * s.batch; ++w) {
+      const std::int64_t b = w / tiles;
+      const std::int64_t t = w - b * tiles;
+      const std::int64_t j0 = t == 0 ? 0 : first_row_from(t * tile);
+      const std::int64_t j1 = t + 1 == tiles ? n_post : first_row_from((t + 1) * tile);
+      if (j0 >= j1) continue;
       const std::int64_t row = b * N;
       const std::uint8_t* pre = in.mask + b * in.n_pre;
+      Real* g = s.g + row;
+      const std::int64_t k_end = offsets[j1];
+      std::int64_t j = j0;
       Real acc = 0;
-      for (std::int64_t k0 = a.row_offsets[j]; k0 < a.row_offsets[j + 1]; k0 += tile) {
-        const std::int64_t k1 = std::min(a.row_offsets[j + 1], k0 + tile);
+      auto finish_rows_until = [&](std::int64_t k) {  // close every row ending at or before k
+        while (j < j1 && offsets[j + 1] <= k) {
+          const std::int64_t r = b * n_post + j;
+          g_post[r] = acc;
+          if (V != nullptr) I[r] = mg_current(acc, V[r], a.mg);
+          acc = 0;
+          ++j;
+        }
+      };
+      finish_rows_until(offsets[j0]);  // leading empty rows
+      for (std::int64_t c0 = offsets[j0]; c0 < k_end; c0 += tile) {
+        const std::int64_t c1 = std::min(k_end, c0 + tile);
         alignas(64) std::uint8_t flags[tile];
-        for (std::int64_t k = k0; k < k1; ++k) flags[k - k0] = pre[a.source[k]] != 0;
+        for (std::int64_t k = c0; k < c1; ++k) flags[k - c0] = pre[a.source[k]] != 0;
         const std::uint8_t* mask = flags;
-        update_row<Real, PerUnit>(s.g + row, s.x + row, s.countdown + row, k0, k1, m,
-                                  [mask, k0](std::int64_t k) { return mask[k - k0] != 0; });
-        const Real* g = s.g + row;
-        for (std::int64_t k = k0; k < k1; ++k) acc += a.gmax[k] * g[k];
+        update_row<Real, PerUnit>(g, s.x + row, s.countdown + row, c0, c1, m,
+                                  [mask, c0](std::int64_t k) { return mask[k - c0] != 0; });
+        for (std::int64_t k = c0; k < c1; ++k) {
+          acc += a.gmax[k] * g[k];
+          if (k + 1 == offsets[j + 1]) finish_rows_until(k + 1);
+        }
       }
-      g_post[r] = acc;
-      if (V != nullptr) I[r] = mg_current(acc, V[r], a.mg);
+      finish_rows_until(k_end);
     }
   }
 }
