@@ -120,8 +120,8 @@ nlohmann::json run_gpu_variants(int repeats) {
       check.set_g(host_span<const double>(zeros));
       check.set_x(host_span<const double>(zeros));
       for (int s = 0; s < 50; ++s) {
-        check.step_async(masks.at(s), stream);
-        mp.step(masks.at(s).data, mpp, stream);
+        check.step_async(dense_mask(masks.at(s)), stream);
+        mp.step(dense_mask(masks.at(s).data), mpp, stream);
       }
       CHECK(cudaStreamSynchronize(stream));
       const auto g = check.g(stream);
@@ -135,8 +135,8 @@ nlohmann::json run_gpu_variants(int repeats) {
       }
     }
     const int steps = steps_for(n);
-    const double fused = seconds_per_step([&](int s) { pop.step_async(masks.at(s), stream); }, steps, repeats, stream);
-    const double multi = seconds_per_step([&](int s) { mp.step(masks.at(s).data, mpp, stream); }, steps, repeats, stream);
+    const double fused = seconds_per_step([&](int s) { pop.step_async(dense_mask(masks.at(s)), stream); }, steps, repeats, stream);
+    const double multi = seconds_per_step([&](int s) { mp.step(dense_mask(masks.at(s).data), mpp, stream); }, steps, repeats, stream);
     const double pct = 19.0 * static_cast<double>(n) / fused / copy_bw * 100;
     std::printf("%10lld %14.2f %14.2f %7.2fx %9.1f%%\n", static_cast<long long>(n), fused * 1e6, multi * 1e6,
                 multi / fused, pct);
@@ -156,8 +156,8 @@ nlohmann::json run_gpu_variants(int repeats) {
     population hinted(config(n, precision::float32));
     unsetenv("BIONMDA_CUDA_STREAMING");
     const int steps = steps_for(n);
-    const double a = seconds_per_step([&](int s) { plain.step_async(masks.at(s), stream); }, steps, repeats, stream);
-    const double b = seconds_per_step([&](int s) { hinted.step_async(masks.at(s), stream); }, steps, repeats, stream);
+    const double a = seconds_per_step([&](int s) { plain.step_async(dense_mask(masks.at(s)), stream); }, steps, repeats, stream);
+    const double b = seconds_per_step([&](int s) { hinted.step_async(dense_mask(masks.at(s)), stream); }, steps, repeats, stream);
     std::printf("%10lld %14.2f %14.2f %7.3fx\n", static_cast<long long>(n), a * 1e6, b * 1e6, a / b);
     j["streaming_hints"].push_back({{"N", n}, {"plain_s", a}, {"hints_s", b}, {"ratio", a / b}});
   }
@@ -172,12 +172,12 @@ nlohmann::json run_gpu_variants(int repeats) {
     cudaGraph_t graph;
     cudaGraphExec_t exec;
     CHECK(cudaStreamBeginCapture(stream, cudaStreamCaptureModeThreadLocal));
-    for (int s = 0; s < 100; ++s) pop.step_async(masks.at(s), stream);
+    for (int s = 0; s < 100; ++s) pop.step_async(dense_mask(masks.at(s)), stream);
     CHECK(cudaStreamEndCapture(stream, &graph));
     CHECK(cudaGraphInstantiate(&exec, graph, 0));
     const double plain = seconds_per_step(
         [&](int) {
-          for (int s = 0; s < 100; ++s) pop.step_async(masks.at(s), stream);
+          for (int s = 0; s < 100; ++s) pop.step_async(dense_mask(masks.at(s)), stream);
         },
         10, repeats, stream) / 100;
     const double replay = seconds_per_step([&](int) { CHECK(cudaGraphLaunch(exec, stream)); }, 10, repeats, stream) / 100;
@@ -211,7 +211,7 @@ nlohmann::json run_gpu_variants(int repeats) {
     CHECK(cudaMalloc(&v, n_post * sizeof(float)));
     CHECK(cudaMalloc(&cur, n_post * sizeof(float)));
     CHECK(cudaMemset(v, 0, n_post * sizeof(float)));
-    const double step_s = seconds_per_step([&](int s) { pop.step_async(masks.at(s), stream); }, 200, repeats, stream);
+    const double step_s = seconds_per_step([&](int s) { pop.step_async(dense_mask(masks.at(s)), stream); }, 200, repeats, stream);
     const double post_s = seconds_per_step(
         [&](int) {
           map.compute_async<float>(pop, device_span<float>(gp, n_post), device_span<const float>(v, n_post),
@@ -279,7 +279,7 @@ nlohmann::json run_gpu_variants(int repeats) {
     population_config syn_cfg = config(n_post * per_post, precision::float32);
     population syn(syn_cfg);
     const postsynaptic_map fused = postsynaptic_map::per_synapse(syn, conn, n_pre);
-    const double bare_s = seconds_per_step([&](int s) { syn.step_presynaptic_async(masks.at(s), stream); }, 50,
+    const double bare_s = seconds_per_step([&](int s) { syn.step_async(presynaptic_mask(masks.at(s)), stream); }, 50,
                                            repeats, stream);
     const double fused_s = seconds_per_step(
         [&](int s) {
@@ -310,7 +310,7 @@ nlohmann::json run_gpu_variants(int repeats) {
     for (precision p : {precision::float32, precision::float64}) {
       population pop(config(n, p));
       report(std::string(to_string(p)) + " dense " + std::to_string(static_cast<int>(rate)) + " Hz",
-             seconds_per_step([&](int s) { pop.step_async(masks.at(s), stream); }, 50, repeats, stream));
+             seconds_per_step([&](int s) { pop.step_async(dense_mask(masks.at(s)), stream); }, 50, repeats, stream));
     }
   }
   {
@@ -324,9 +324,9 @@ nlohmann::json run_gpu_variants(int repeats) {
       population pop(config(n, p));
       pop.set_presynaptic_sources(host_span<const std::int32_t>(src), n_pre);
       report(std::string(to_string(p)) + " presynaptic 20 Hz (N_pre=N/100)",
-             seconds_per_step([&](int s) { pop.step_presynaptic_async(pre.at(s), stream); }, 50, repeats, stream));
+             seconds_per_step([&](int s) { pop.step_async(presynaptic_mask(pre.at(s)), stream); }, 50, repeats, stream));
       report(std::string(to_string(p)) + " poisson 20 Hz (in kernel)",
-             seconds_per_step([&](int) { pop.step_poisson_async(20.0, 1, stream); }, 50, repeats, stream));
+             seconds_per_step([&](int) { pop.step_async(poisson{20.0, 1}, stream); }, 50, repeats, stream));
     }
   }
   cudaStreamDestroy(stream);

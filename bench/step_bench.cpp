@@ -66,9 +66,9 @@ std::string verify(backend be, precision prec, const std::string& input) {
       pop.set_presynaptic_sources(host_span<const std::int32_t>(src), 3001);
     }
     if (input == "presynaptic") {
-      pop.step_presynaptic(host_span<const std::uint8_t>(mask));
+      pop.step(presynaptic_mask(host_span<const std::uint8_t>(mask)));
     } else {
-      pop.step(host_span<const std::uint8_t>(mask));
+      pop.step(dense_mask(host_span<const std::uint8_t>(mask)));
     }
     ref.step(mask.data());
   }
@@ -154,20 +154,20 @@ class runner {
   void step_async(std::int64_t s) {
     const std::size_t k = static_cast<std::size_t>(s % masks_);
     if (o_.input == "poisson") {
-      pop_->step_poisson_async(o_.rate_hz, 99);
+      pop_->step_async(poisson{o_.rate_hz, 99});
       return;
     }
 #if BIONMDA_HAS_CUDA
     if (be_ == backend::cuda) {
       device_span<const std::uint8_t> m(device_masks_[k], static_cast<std::int64_t>(host_masks_[k].size()));
-      if (o_.input == "presynaptic") pop_->step_presynaptic_async(m);
-      else pop_->step_async(m);
+      if (o_.input == "presynaptic") pop_->step_async(presynaptic_mask(m));
+      else pop_->step_async(dense_mask(m));
       return;
     }
 #endif
     host_span<const std::uint8_t> m(host_masks_[k]);
-    if (o_.input == "presynaptic") pop_->step_presynaptic(m);
-    else pop_->step(m);
+    if (o_.input == "presynaptic") pop_->step(presynaptic_mask(m));
+    else pop_->step(dense_mask(m));
   }
 
   // Median seconds per step over repeats.
@@ -321,7 +321,7 @@ nlohmann::json run_cpu_variants(const options& base) {
     population syn(cfg);
     const postsynaptic_map fused = postsynaptic_map::per_synapse(syn, conn, n_pre);
     std::vector<std::uint8_t> pre = random_mask(rng, n_pre, 0.002);
-    const double bare_s = time_it([&] { syn.step_presynaptic(host_span<const std::uint8_t>(pre)); });
+    const double bare_s = time_it([&] { syn.step(presynaptic_mask(host_span<const std::uint8_t>(pre))); });
     const double fused_s = time_it([&] {
       fused.step<float>(syn, host_span<const std::uint8_t>(pre), host_span<float>(gp), host_span<const float>(v),
                         host_span<float>(cur));

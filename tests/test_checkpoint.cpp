@@ -56,8 +56,8 @@ TEST_F(Checkpoint, SaveLoadContinueEqualsUninterruptedBitForBit) {
     SCOPED_TRACE(to_string(p));
     population whole(config(p)), first(config(p));
     for (int s = 0; s < 120; ++s) {
-      whole.step_poisson(400.0, 5);
-      first.step_poisson(400.0, 5);
+      whole.step(poisson{400.0, 5});
+      first.step(poisson{400.0, 5});
     }
     save_checkpoint(first, path("a.ckp"), 5);
     checkpoint_info info;
@@ -70,8 +70,8 @@ TEST_F(Checkpoint, SaveLoadContinueEqualsUninterruptedBitForBit) {
     EXPECT_EQ(second.g(), first.g());
     EXPECT_EQ(second.countdown(), first.countdown());
     for (int s = 0; s < 80; ++s) {
-      whole.step_poisson(400.0, 5);
-      second.step_poisson(400.0, 5);
+      whole.step(poisson{400.0, 5});
+      second.step(poisson{400.0, 5});
     }
     EXPECT_EQ(second.g(), whole.g());
     EXPECT_EQ(second.x(), whole.x());
@@ -90,24 +90,24 @@ TEST_F(Checkpoint, PresynapticSourcesRoundTrip) {
   for (auto& s : src) s = static_cast<std::int32_t>(rng() % 50);
   a.set_presynaptic_sources(host_span<const std::int32_t>(src), 50);
   const auto pre = test::random_mask(rng, 150, 0.2);
-  a.step_presynaptic(host_span<const std::uint8_t>(pre));
+  a.step(presynaptic_mask(host_span<const std::uint8_t>(pre)));
   save_checkpoint(a, path("p.ckp"));
   population b = load_checkpoint(path("p.ckp"), test::backend_under_test());
   EXPECT_EQ(b.presynaptic_size(), 50);
   for (int s = 0; s < 30; ++s) {
     const auto m = test::random_mask(rng, 150, 0.2);
-    a.step_presynaptic(host_span<const std::uint8_t>(m));
-    b.step_presynaptic(host_span<const std::uint8_t>(m));
+    a.step(presynaptic_mask(host_span<const std::uint8_t>(m)));
+    b.step(presynaptic_mask(host_span<const std::uint8_t>(m)));
   }
   EXPECT_EQ(a.g(), b.g());
 }
 
 TEST_F(Checkpoint, RestoreIntoAnExistingPopulation) {
   population a(config(precision::float64));
-  for (int s = 0; s < 50; ++s) a.step_poisson(300.0, 1);
+  for (int s = 0; s < 50; ++s) a.step(poisson{300.0, 1});
   save_checkpoint(a, path("r.ckp"));
   const auto g = a.g();
-  for (int s = 0; s < 50; ++s) a.step_poisson(300.0, 1);
+  for (int s = 0; s < 50; ++s) a.step(poisson{300.0, 1});
   ASSERT_NE(a.g(), g);
   restore_checkpoint(a, path("r.ckp"));
   EXPECT_EQ(a.g(), g);
@@ -116,11 +116,11 @@ TEST_F(Checkpoint, RestoreIntoAnExistingPopulation) {
 
 TEST_F(Checkpoint, BadFilesAreClearErrorsAndChangeNothing) {
   population a(config(precision::float32));
-  for (int s = 0; s < 20; ++s) a.step_poisson(300.0, 1);
+  for (int s = 0; s < 20; ++s) a.step(poisson{300.0, 1});
   save_checkpoint(a, path("good.ckp"));
   const auto good = bytes(path("good.ckp"));
   population target(config(precision::float32));
-  for (int s = 0; s < 7; ++s) target.step_poisson(900.0, 2);
+  for (int s = 0; s < 7; ++s) target.step(poisson{900.0, 2});
   const auto g0 = target.g();
   const auto cd0 = target.countdown();
   auto expect = [&](const std::string& file, const std::string& words) {
@@ -183,7 +183,7 @@ TEST_F(Checkpoint, AtomicWriteLeavesNothingOnFailure) {
   EXPECT_FALSE(fs::exists(path("no")));
   // Overwriting keeps a whole file at every moment: old content replaced whole.
   save_checkpoint(a, path("x.ckp"));
-  a.step_poisson(300.0, 1);
+  a.step(poisson{300.0, 1});
   save_checkpoint(a, path("x.ckp"));
   EXPECT_EQ(read_checkpoint_info(path("x.ckp")).step_count, 1);
   for (const auto& e : fs::directory_iterator(dir_)) {
@@ -196,13 +196,13 @@ TEST_F(Checkpoint, LoadsAcrossBackends) {
   auto cfg = config(precision::float32);
   cfg.backend = backend::cpu;
   population cpu(cfg);
-  for (int s = 0; s < 40; ++s) cpu.step_poisson(300.0, 4);
+  for (int s = 0; s < 40; ++s) cpu.step(poisson{300.0, 4});
   save_checkpoint(cpu, path("cpu.ckp"), 4);
   population gpu = load_checkpoint(path("cpu.ckp"), backend::cuda);
   EXPECT_EQ(gpu.backend(), backend::cuda);
   EXPECT_EQ(gpu.g(), cpu.g());
   EXPECT_EQ(gpu.countdown(), cpu.countdown());
-  for (int s = 0; s < 10; ++s) gpu.step_poisson(300.0, 4);
+  for (int s = 0; s < 10; ++s) gpu.step(poisson{300.0, 4});
   save_checkpoint(gpu, path("gpu.ckp"), 4);
   population back = load_checkpoint(path("gpu.ckp"), backend::cpu);
   EXPECT_EQ(back.g(), gpu.g());

@@ -178,17 +178,17 @@ TEST_F(InvalidInput, RejectedCallsLeaveStateUntouched) {
   auto cfg = small_config();
   cfg.g0 = initial_value::uniform(0.2, 0.8, 1);
   population pop(cfg);
-  pop.step_poisson(1000.0, 1);
+  pop.step(poisson{1000.0, 1});
   const auto g0 = pop.g();
   const auto x0 = pop.x();
   const auto cd0 = pop.countdown();
   const auto steps0 = pop.step_count();
 
   std::vector<std::uint8_t> short_mask(15, 1);
-  EXPECT_THROW(pop.step(host_span<const std::uint8_t>(short_mask)), invalid_argument);
-  EXPECT_THROW(pop.step_presynaptic(host_span<const std::uint8_t>(short_mask)), invalid_argument);
-  EXPECT_THROW(pop.step_poisson(-1.0, 1), invalid_argument);
-  EXPECT_THROW(pop.step_poisson(nan_v, 1), invalid_argument);
+  EXPECT_THROW(pop.step(dense_mask(host_span<const std::uint8_t>(short_mask))), invalid_argument);
+  EXPECT_THROW(pop.step(presynaptic_mask(host_span<const std::uint8_t>(short_mask))), invalid_argument);
+  EXPECT_THROW(pop.step(poisson{-1.0, 1}), invalid_argument);
+  EXPECT_THROW(pop.step(poisson{nan_v, 1}), invalid_argument);
 
   std::vector<double> bad_g(16, 0.5);
   bad_g[9] = 1.01;
@@ -273,7 +273,7 @@ TEST(BackendChoice, DeviceSpanOnCpuBackendIsRejected) {
   cfg.backend = backend::cpu;
   population pop(cfg);
   std::uint8_t fake[4] = {};
-  EXPECT_THROW(pop.step_async(device_span<const std::uint8_t>(fake, 4)), invalid_argument);
+  EXPECT_THROW(pop.step_async(dense_mask(device_span<const std::uint8_t>(fake, 4))), invalid_argument);
   EXPECT_EQ(pop.step_count(), 0);
 }
 
@@ -305,7 +305,7 @@ TEST(OutOfMemory, DeviceAllocationFailureIsReportedAndDeviceStaysUsable) {
   }
   cfg.units = 1000;
   population ok(cfg);
-  ok.step_poisson(100.0, 1);
+  ok.step(poisson{100.0, 1});
   EXPECT_EQ(ok.step_count(), 1);
 }
 
@@ -326,7 +326,7 @@ TEST(BackendChoice, HostMaskWithoutStagingIsRejected) {
   cfg.host_input_staging = false;
   population pop(cfg);
   std::vector<std::uint8_t> m(4, 1);
-  EXPECT_THROW(pop.step(host_span<const std::uint8_t>(m)), invalid_argument);
+  EXPECT_THROW(pop.step(dense_mask(host_span<const std::uint8_t>(m))), invalid_argument);
   EXPECT_EQ(pop.step_count(), 0);
 }
 #endif

@@ -101,7 +101,7 @@ TEST_F(PopulationApi, MoveKeepsState) {
   auto cfg = config(100, 1, precision::float32);
   cfg.g0 = 0.5;
   population a(cfg);
-  a.step_poisson(1000.0, 3);
+  a.step(poisson{1000.0, 3});
   const auto g = a.g();
   population b(std::move(a));
   EXPECT_EQ(b.g(), g);
@@ -137,8 +137,8 @@ TEST_F(PopulationApi, ExternalStateBuffers) {
     population borrowed(cfg, state_view<float>{g, x, cd, n, b, space});
     EXPECT_EQ(borrowed.view_f32().g, g) << "no copy: the population works in the caller's buffer";
     for (int s = 0; s < 300; ++s) {
-      owning.step_poisson(300.0, 9);
-      borrowed.step_poisson(300.0, 9);
+      owning.step(poisson{300.0, 9});
+      borrowed.step(poisson{300.0, 9});
     }
     EXPECT_EQ(borrowed.g(), owning.g());
     EXPECT_EQ(borrowed.x(), owning.x());
@@ -208,9 +208,9 @@ TEST_F(PopulationApi, DeviceMaskOnUserStreamEqualsHostMask) {
     const auto mask = test::random_mask(rng, n * b, 0.03);
     std::uint8_t* dst = d_mask + (s % 2);
     ASSERT_EQ(cudaMemcpyAsync(dst, mask.data(), mask.size(), cudaMemcpyHostToDevice, stream), cudaSuccess);
-    via_device.step_async(device_span<const std::uint8_t>(dst, n * b), stream);
+    via_device.step_async(dense_mask(device_span<const std::uint8_t>(dst, n * b)), stream);
     ASSERT_EQ(cudaStreamSynchronize(stream), cudaSuccess);
-    via_host.step(host_span<const std::uint8_t>(mask));
+    via_host.step(dense_mask(host_span<const std::uint8_t>(mask)));
   }
   EXPECT_EQ(via_device.g(stream), via_host.g());
   EXPECT_EQ(via_device.x(stream), via_host.x());
@@ -229,7 +229,7 @@ TEST_F(PopulationApi, MoreThanTwoToThe31Elements) {
   cfg.host_input_staging = false;
   population pop(cfg);
   const double rate = 2000.0;
-  for (int s = 0; s < 3; ++s) pop.step_poisson(rate, 5);
+  for (int s = 0; s < 3; ++s) pop.step(poisson{rate, 5});
   // Check the last elements (beyond 2^31) against the reference fed the same draws.
   const std::int64_t tail = 256;
   const std::int64_t first = n * b - tail;

@@ -107,7 +107,7 @@ TYPED_TEST(PostSum, MatchesReferencePlusHostSum) {
   reference_population ref = test::reference_of(pop);
   for (int s = 0; s < 300; ++s) {
     const auto mask = test::random_mask(rng, n_pre * batch, 0.03);
-    pop.step(host_span<const std::uint8_t>(mask));
+    pop.step(dense_mask(host_span<const std::uint8_t>(mask)));
     ref.step(mask.data());
   }
   const csr_connectivity conn = random_csr(rng, n_post, n_pre, 120);
@@ -405,7 +405,7 @@ TEST(PostSumGraph, GraphReplayEqualsPlainSteppingBitForBit) {
 
   auto enqueue = [&](population& pop, postsynaptic_map& map, float* gp, float* cur) {
     for (std::int64_t s = 0; s < steps; ++s) {
-      pop.step_async(device_span<const std::uint8_t>(d_masks + s * e, e), stream);
+      pop.step_async(dense_mask(device_span<const std::uint8_t>(d_masks + s * e, e)), stream);
       map.compute_async<float>(pop, device_span<float>(gp, p), device_span<const float>(d_v, p),
                                device_span<float>(cur, p), stream);
     }

@@ -77,7 +77,7 @@ void run_dense_case(const case_spec& cs, std::uint64_t seed) {
   reference_population ref = test::reference_of(pop);
   for (int s = 0; s < cs.steps; ++s) {
     const auto mask = test::random_mask(rng, pop.elements(), cs.spike_p);
-    pop.step(host_span<const std::uint8_t>(mask));
+    pop.step(dense_mask(host_span<const std::uint8_t>(mask)));
     ref.step(mask.data());
     if ((s + 1) % cs.check_every == 0 || s + 1 == cs.steps) {
       ASSERT_TRUE(Fixture::close(pop.g(), ref.g())) << "g after step " << s;
@@ -109,7 +109,7 @@ TYPED_TEST(Scenarios, UniformParametersDefaultInit) {
   reference_population ref = test::reference_of(pop);
   for (int s = 0; s < 1000; ++s) {
     const auto mask = test::random_mask(rng, pop.elements(), 0.02);
-    pop.step(host_span<const std::uint8_t>(mask));
+    pop.step(dense_mask(host_span<const std::uint8_t>(mask)));
     ref.step(mask.data());
   }
   EXPECT_TRUE(TestFixture::close(pop.g(), ref.g()));
@@ -130,7 +130,7 @@ TYPED_TEST(Scenarios, PresynapticGatherEqualsDenseEquivalent) {
   reference_population ref = test::reference_of(pop);
   for (int s = 0; s < 400; ++s) {
     const auto pre = test::random_mask(rng, n_pre * batch, 0.05);
-    pop.step_presynaptic(host_span<const std::uint8_t>(pre));
+    pop.step(presynaptic_mask(host_span<const std::uint8_t>(pre)));
     const auto dense = test::gather_mask(pre, sources, n_pre, batch);
     ref.step(dense.data());
   }
@@ -149,7 +149,7 @@ TYPED_TEST(Scenarios, PoissonInputFollowsItsDocumentedRule) {
   for (int s = 0; s < 500; ++s) {
     const auto mask = test::poisson_mask(rate, dt, seed, s, pop.elements());
     for (auto m : mask) spikes += m;
-    pop.step_poisson(rate, seed);
+    pop.step(poisson{rate, seed});
     ref.step(mask.data());
   }
   // 200 Hz * 0.1 ms = 0.02 per step: 6002 * 500 * 0.02 = 60040 expected,
@@ -189,7 +189,7 @@ void pulse_trace(double T_dur, double dt, const std::vector<int>& spike_steps, i
   for (int s = 0; s < steps; ++s) {
     std::uint8_t m = 0;
     for (int k : spike_steps) m |= (k == s) ? 1 : 0;
-    pop.step(host_span<const std::uint8_t>(&m, 1));
+    pop.step(dense_mask(host_span<const std::uint8_t>(&m, 1)));
     ref.step(&m);
     x_trace.push_back(pop.x()[0]);
     cd_trace.push_back(pop.countdown()[0]);
@@ -265,7 +265,7 @@ TYPED_TEST(Scenarios, StateStaysInUnitIntervalForExtremeValidInputs) {
   pop.set_g(host_span<const double>(ones));  // start some at the boundary
   for (int s = 0; s < 300; ++s) {
     const auto mask = test::random_mask(rng, pop.elements(), 0.2);
-    pop.step(host_span<const std::uint8_t>(mask));
+    pop.step(dense_mask(host_span<const std::uint8_t>(mask)));
     ASSERT_TRUE(all_in_unit_interval(pop.g())) << "g after step " << s;
     ASSERT_TRUE(all_in_unit_interval(pop.x())) << "x after step " << s;
   }
@@ -278,7 +278,7 @@ TYPED_TEST(Scenarios, ResetReproducesTheSameRun) {
   cfg.g0 = initial_value::uniform(0.1, 0.4, 3);
   population pop(cfg);
   const auto g_init = pop.g();
-  for (int s = 0; s < 50; ++s) pop.step_poisson(500.0, 8);
+  for (int s = 0; s < 50; ++s) pop.step(poisson{500.0, 8});
   const auto g1 = pop.g();
   const auto x1 = pop.x();
   EXPECT_NE(g1, g_init);
@@ -286,7 +286,7 @@ TYPED_TEST(Scenarios, ResetReproducesTheSameRun) {
   EXPECT_EQ(pop.step_count(), 0);
   EXPECT_EQ(pop.g(), g_init);
   for (auto c : pop.countdown()) ASSERT_EQ(c, 0);
-  for (int s = 0; s < 50; ++s) pop.step_poisson(500.0, 8);
+  for (int s = 0; s < 50; ++s) pop.step(poisson{500.0, 8});
   EXPECT_EQ(pop.g(), g1);
   EXPECT_EQ(pop.x(), x1);
 }
@@ -305,8 +305,8 @@ TYPED_TEST(Scenarios, CudaMatchesCpuBackend) {
   population gpu(base), cpu(cpu_cfg);
   ASSERT_EQ(gpu.g(), cpu.g()) << "initial values must be identical on both backends";
   for (int s = 0; s < 1000; ++s) {
-    gpu.step_poisson(100.0, 77);
-    cpu.step_poisson(100.0, 77);
+    gpu.step(poisson{100.0, 77});
+    cpu.step(poisson{100.0, 77});
   }
   EXPECT_TRUE(TestFixture::close(gpu.g(), cpu.g()));
   EXPECT_TRUE(TestFixture::close(gpu.x(), cpu.x()));

@@ -15,7 +15,7 @@ int main() {
   std::vector<std::uint8_t> mask(1000, 0);
   for (int s = 0; s < 200; ++s) {
     for (std::size_t i = 0; i < mask.size(); ++i) mask[i] = (s + i) % 50 == 0;
-    pop.step(bionmda::host_span<const std::uint8_t>(mask));
+    pop.step(bionmda::dense_mask(bionmda::host_span<const std::uint8_t>(mask)));
     ref.step(mask.data());
   }
   const auto g = pop.g();

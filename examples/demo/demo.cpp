@@ -55,7 +55,7 @@ int main(int argc, char** argv) {
     for (std::int64_t done = 0; done < steps;) {
       const std::int64_t chunk = std::min(report_every, steps - done);
       const auto t0 = std::chrono::steady_clock::now();
-      for (std::int64_t s = 0; s < chunk; ++s) pop.step_poisson_async(rate, seed);
+      for (std::int64_t s = 0; s < chunk; ++s) pop.step_async(bionmda::poisson{rate, seed});
       pop.synchronize();
       stepping_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
       done += chunk;

@@ -145,7 +145,7 @@ int main(int argc, char** argv) {
     for (std::int64_t s = 0; s < steps; ++s) {
       const double t = static_cast<double>(s) * o.dt;
       // Synapses: last step's excitatory spikes, then the NMDA current at V.
-      syn.step(host_span<const std::uint8_t>(exc_spikes));
+      syn.step(dense_mask(host_span<const std::uint8_t>(exc_spikes)));
       if (gpu) {
 #if BIONMDA_HAS_CUDA
         cudaMemcpy(d_v, V.data(), n * sizeof(float), cudaMemcpyHostToDevice);

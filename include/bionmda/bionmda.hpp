@@ -4,6 +4,7 @@
  * @brief Everything public in one include.
  */
 #include "bionmda/backend.hpp"
+#include "bionmda/buffer.hpp"
 #include "bionmda/checkpoint.hpp"
 #include "bionmda/error.hpp"
 #include "bionmda/parameters.hpp"
@@ -11,6 +12,7 @@
 #include "bionmda/postsynaptic.hpp"
 #include "bionmda/reference.hpp"
 #include "bionmda/span.hpp"
+#include "bionmda/spike_input.hpp"
 #include "bionmda/state_view.hpp"
 #include "bionmda/stream.hpp"
 #include "bionmda/version.hpp"

@@ -12,8 +12,11 @@
 #include <vector>
 
 #include "bionmda/backend.hpp"
+#include "bionmda/buffer.hpp"
+#include "bionmda/detail/post_args.hpp"
 #include "bionmda/parameters.hpp"
 #include "bionmda/span.hpp"
+#include "bionmda/spike_input.hpp"
 #include "bionmda/state_view.hpp"
 #include "bionmda/stream.hpp"
 
@@ -36,14 +39,24 @@ struct population_config {
    * per element). Set false to save memory; host-memory steps then throw.
    */
   bool host_input_staging = true;
+  /**
+   * CPU backend only: threads per step (0 = OpenMP's default). Steps smaller
+   * than about 2^16 elements always run on the calling thread: there the
+   * fork/join costs more than it saves, and on a loaded machine a step would
+   * wait for a descheduled thread.
+   */
+  int threads = 0;
 };
+
+/** @brief A per-element field of the state. */
+enum class state_field { g, x };
 
 /** @brief Internal engine interface (one per backend and precision). */
 namespace detail {
 class engine;
-struct checkpoint_access;
+template <class Real>
+class typed_engine;
 }
-class postsynaptic_map;
 
 /**
  * @brief N units x B batch entries of BioNMDA kinetics.
@@ -113,7 +126,7 @@ class population {
   [[nodiscard]] std::int64_t pulse_steps(std::int64_t unit = 0) const;
 
   /**
-   * @brief Sets the presynaptic source of every unit, for step_presynaptic*.
+   * @brief Sets the presynaptic source of every unit, for presynaptic_mask input.
    *
    * Checked once, here: every index must lie in [0, n_pre).
    * @param sources  N indices into the presynaptic population (host memory)
@@ -124,48 +137,45 @@ class population {
                                cudaStream_t stream = nullptr);
   /** @brief Presynaptic population size set by set_presynaptic_sources (0 if unset). */
   [[nodiscard]] std::int64_t presynaptic_size() const noexcept;
+  /** @brief The N presynaptic sources (empty if unset), copied to the host. Waits. */
+  [[nodiscard]] std::vector<std::int32_t> presynaptic_sources(cudaStream_t stream = nullptr) const;
+  /**
+   * @brief Sets the step counter (it keys the Poisson draws), e.g. when
+   *        continuing a run from saved state.
+   * @throw bionmda::invalid_argument for a negative count
+   */
+  void set_step_count(std::int64_t steps);
+  /** @brief Where the state lives: device memory on the CUDA backend, else host. */
+  [[nodiscard]] memory_space space() const noexcept;
+  /**
+   * @brief A buffer of count elements where this population's state lives
+   *        (its device, for the CUDA backend), e.g. for spike masks and
+   *        per-post outputs; no raw cudaMalloc needed.
+   */
+  template <class Element>
+  [[nodiscard]] buffer<Element> make_buffer(std::int64_t count, const char* what = "buffer") const {
+    return buffer<Element>(count, space(), config_.device, what);
+  }
 
-  /// @name Stepping. Each advances every unit by one step (one kernel launch on the GPU).
+  /// @name Stepping. Each advances every unit by one step.
   /// @{
-  /** @brief No spikes arrive this step. Waits for the stream. */
-  void step(cudaStream_t stream = nullptr);
-  /** @brief No spikes arrive this step. Only enqueues. */
-  void step_async(cudaStream_t stream = nullptr);
-
   /**
-   * @brief Dense spike mask, one byte per element [B][N] (non-zero = spike), in host memory.
+   * @brief One step with the given spike input (spike_input.hpp). Waits for the stream.
    *
-   * On the CUDA backend the mask is copied to a staging buffer reserved at
-   * construction; the call waits for the stream.
-   * @throw bionmda::invalid_argument if spikes.size != N*B
+   * Everything about the input is checked before any state changes: its size
+   * (N*B for dense masks, N_pre*B for presynaptic masks), null pointers, its
+   * memory space against the backend, the Poisson rate (finite, >= 0 Hz) and
+   * host event indices (each in [0, N*B)). A host-memory input on the CUDA
+   * backend is copied through a device buffer (population_config::host_input_staging).
+   * @throw bionmda::invalid_argument naming what is wrong
    */
-  void step(host_span<const std::uint8_t> spikes, cudaStream_t stream = nullptr);
-  /** @brief Dense spike mask [B][N] in device memory. Waits for the stream. */
-  void step(device_span<const std::uint8_t> spikes, cudaStream_t stream = nullptr);
-  /** @brief Dense spike mask [B][N] in device memory. Only enqueues. */
-  void step_async(device_span<const std::uint8_t> spikes, cudaStream_t stream = nullptr);
-
-  /**
-   * @brief Presynaptic spike mask [B][N_pre], gathered through the sources set
-   *        by set_presynaptic_sources, in host memory. Waits for the stream.
-   */
-  void step_presynaptic(host_span<const std::uint8_t> pre_spikes, cudaStream_t stream = nullptr);
-  /** @brief Presynaptic spike mask [B][N_pre] in device memory. Waits for the stream. */
-  void step_presynaptic(device_span<const std::uint8_t> pre_spikes, cudaStream_t stream = nullptr);
-  /** @brief Presynaptic spike mask [B][N_pre] in device memory. Only enqueues. */
-  void step_presynaptic_async(device_span<const std::uint8_t> pre_spikes,
-                              cudaStream_t stream = nullptr);
-
-  /**
-   * @brief Independent Poisson input generated inside the step: each element
-   *        spikes with probability rate_hz * dt / 1000, drawn from a counter-based
-   *        generator keyed by (seed, step_count(), element), so CPU and GPU
-   *        produce the same spikes. Waits for the stream.
-   * @param rate_hz firing rate [Hz], finite and >= 0
-   */
-  void step_poisson(double rate_hz, std::uint64_t seed, cudaStream_t stream = nullptr);
-  /** @brief As step_poisson, only enqueues. */
-  void step_poisson_async(double rate_hz, std::uint64_t seed, cudaStream_t stream = nullptr);
+  void step(const spike_input& input, cudaStream_t stream = nullptr);
+  /** @brief As step(input, stream), but only enqueues (device-memory or generated input). */
+  void step_async(const spike_input& input, cudaStream_t stream = nullptr);
+  /** @brief No spikes arrive this step. Waits for the stream. */
+  void step(cudaStream_t stream = nullptr) { step(no_spikes{}, stream); }
+  /** @brief No spikes arrive this step. Only enqueues. */
+  void step_async(cudaStream_t stream = nullptr) { step_async(no_spikes{}, stream); }
   /// @}
 
   /// @name State access. Element e = b * N + i.
@@ -176,6 +186,35 @@ class population {
   [[nodiscard]] std::vector<double> x(cudaStream_t stream = nullptr) const;
   /** @brief Pulse steps left per element [B][N], copied to the host. Waits for the stream. */
   [[nodiscard]] std::vector<std::uint16_t> countdown(cudaStream_t stream = nullptr) const;
+  /**
+   * @brief Elements [offset, offset + out.size) of g or x in the state's own
+   *        precision (Real must match it), copied to host memory. Waits.
+   * @throw bionmda::invalid_argument for a precision, range or null-pointer mismatch
+   */
+  template <class Real>
+  void read(state_field field, std::int64_t offset, host_span<Real> out, cudaStream_t stream = nullptr) const;
+  /**
+   * @brief Overwrites elements [offset, offset + in.size) of g or x from host
+   *        memory in the state's own precision; every value must be finite
+   *        and in [0, 1] (checked before anything is written). Waits.
+   */
+  template <class Real>
+  void write(state_field field, std::int64_t offset, host_span<const Real> in, cudaStream_t stream = nullptr);
+  /** @brief Pulse countdowns of elements [offset, offset + out.size). Waits. */
+  void read_countdown(std::int64_t offset, host_span<std::uint16_t> out, cudaStream_t stream = nullptr) const;
+  /**
+   * @brief Overwrites pulse countdowns of elements [offset, offset + in.size);
+   *        each at most the pulse length of its unit (checked first). Waits.
+   */
+  void write_countdown(std::int64_t offset, host_span<const std::uint16_t> in, cudaStream_t stream = nullptr);
+  /**
+   * @brief g and x of selected elements (e = b * N + i, each in [0, N*B)) as
+   *        float64, gathered where the state lives (on the GPU for the CUDA
+   *        backend) so only they cross to the host. Waits.
+   * @param g, x outputs of elements.size values each
+   */
+  void gather(host_span<const std::int64_t> elements, host_span<double> g, host_span<double> x,
+              cudaStream_t stream = nullptr) const;
   /**
    * @brief Overwrites g: N*B values, or N values applied to every batch entry;
    *        each finite and in [0, 1]. Waits for the stream.
@@ -199,14 +238,30 @@ class population {
   [[nodiscard]] state_view<double> view_f64();
   /// @}
 
+  /// @name Per-post sums, the backend side of postsynaptic_map (use that class).
+  /// @{
+  /**
+   * @brief Per-synapse mode: one step with a presynaptic mask, forming the
+   *        per-post sums of the map in the same pass. Only enqueues (a
+   *        host-memory mask on the CUDA backend waits). Arguments are
+   *        checked by postsynaptic_map.
+   */
+  template <class Real>
+  void step_with_post(const spike_input& pre, const detail::post_args<Real>& map,
+                      const detail::post_outputs<Real>& out, cudaStream_t stream);
+  /** @brief Per-presynaptic mode: the per-post sums of the current g. Only enqueues. */
+  template <class Real>
+  void sum_post(const detail::post_args<Real>& map, const detail::post_outputs<Real>& out,
+                cudaStream_t stream) const;
+  /// @}
+
  private:
-  friend class postsynaptic_map;
-  friend struct detail::checkpoint_access;
-  void build(void* g, void* x, std::uint16_t* countdown, memory_space space, bionmda::precision p);
-  // Per-synapse mode (postsynaptic_map): one step with the per-post sums fused in.
-  void step_fused_post_(const std::uint8_t* pre_mask, memory_space space, const void* post, void* g_post,
-                        const void* V, void* I, cudaStream_t stream);
+  template <class Real>
+  void build(const state_view<Real>* external);
   void check_alive() const;
+  void check_input(const spike_input& input) const;
+  template <class Real>
+  detail::typed_engine<Real>& typed() const;
   population_config config_;
   std::int64_t steps_ = 0;
   std::int64_t n_pre_ = 0;

@@ -54,10 +54,6 @@ struct csr_connectivity {
   std::vector<double> gmax;               ///< nnz weights [conductance unit], finite
 };
 
-namespace detail {
-class post_engine;
-}
-
 /**
  * @brief Per-post aggregation for one population (per-presynaptic mode).
  *
@@ -124,6 +120,12 @@ class postsynaptic_map {
 
  private:
   postsynaptic_map();
+  void upload(const population& pop, const csr_connectivity& conn);
+  template <class Real>
+  [[nodiscard]] detail::post_args<Real> args() const;
+  template <class Real, class Span, class ConstSpan>
+  detail::post_outputs<Real> outputs(const population& pop, Span g_post, ConstSpan V, Span I) const;
+
   std::int64_t units_ = 0;
   std::int64_t batch_ = 0;
   std::int64_t n_post_ = 0;
@@ -132,7 +134,12 @@ class postsynaptic_map {
   bool per_synapse_ = false;
   bionmda::backend backend_ = backend::cpu;
   bionmda::precision precision_ = precision::float32;
-  std::unique_ptr<detail::post_engine> engine_;
+  mg_block mg_;
+  // Connectivity in the population's memory; gmax in its precision.
+  buffer<std::int64_t> row_offsets_;
+  buffer<std::int32_t> source_;
+  buffer<float> gmax_f32_;
+  buffer<double> gmax_f64_;
 };
 
 }  // namespace bionmda

@@ -173,10 +173,10 @@ void run_simulate(const simulate_options& given) {
       if (!o.spikes.empty()) {
         const auto& hits = spikes.by_step[static_cast<std::size_t>(s)];
         for (auto e : hits) mask[static_cast<std::size_t>(e)] = 1;
-        pop.step(host_span<const std::uint8_t>(mask));
+        pop.step(dense_mask(host_span<const std::uint8_t>(mask)));
         for (auto e : hits) mask[static_cast<std::size_t>(e)] = 0;
       } else if (o.rate >= 0) {
-        pop.step_poisson_async(o.rate, seed);
+        pop.step_async(poisson{o.rate, seed});
       } else {
         pop.step_async();
       }

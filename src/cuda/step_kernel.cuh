@@ -9,11 +9,12 @@
 #include <cuda_runtime.h>
 
 #include <cstdint>
+#include <cub/warp/warp_reduce.cuh>
 #include <type_traits>
 
 #include "bionmda/detail/kinetics.hpp"
+#include "bionmda/detail/post_args.hpp"
 #include "bionmda/detail/step_args.hpp"
-#include "post_engine.hpp"
 
 namespace bionmda::detail {
 
@@ -60,14 +61,14 @@ __device__ __forceinline__ void store4(double* p, const double (&v)[4]) {
   store<Streaming>(reinterpret_cast<double2*>(p) + 1, make_double2(v[2], v[3]));
 }
 
-/// Whether a spike source needs (batch, unit) indices rather than the flat element.
-template <class Spikes>
-inline constexpr bool needs_unit_index = std::is_same_v<Spikes, presynaptic_spikes>;
+/// Whether a gate needs (batch, unit) indices rather than the flat element.
+template <class Gate>
+inline constexpr bool needs_unit_index = std::is_same_v<Gate, gate_presynaptic>;
 
 /**
  * @tparam PerUnit   parameters are per-unit arrays (else uniform values)
  * @tparam Streaming evict-first cache hints on the state (BIONMDA_CUDA_STREAMING=1)
- * @tparam Spikes    no_spikes, dense_spikes, presynaptic_spikes or poisson_spikes
+ * @tparam Spikes    a gate (detail/step_args.hpp): gate_none, gate_dense, gate_presynaptic or gate_poisson
  * @param mask_vec   dense input only: the mask may be read 4 bytes at a time
  */
 template <class Real, bool PerUnit, bool Streaming, class Spikes>
@@ -109,7 +110,7 @@ __global__ void __launch_bounds__(step_block_size)
       load4<Streaming>(s.x + e0, x);
       const ushort4 c4 = load<Streaming>(reinterpret_cast<const ushort4*>(s.countdown + e0));
       cd[0] = c4.x; cd[1] = c4.y; cd[2] = c4.z; cd[3] = c4.w;
-      if constexpr (std::is_same_v<Spikes, dense_spikes>) {
+      if constexpr (std::is_same_v<Spikes, gate_dense>) {
         if (mask_vec) {
           const uchar4 m4 = load<Streaming>(reinterpret_cast<const uchar4*>(spikes.mask + e0));
           spike[0] = m4.x != 0; spike[1] = m4.y != 0; spike[2] = m4.z != 0; spike[3] = m4.w != 0;
@@ -163,34 +164,50 @@ __global__ void __launch_bounds__(step_block_size)
   }
 }
 
+/// Sum over the 32 lanes of a warp (valid in lane 0), in CUB's fixed order:
+/// deterministic run to run.
+template <class Real>
+__device__ __forceinline__ Real warp_sum(Real v) {
+  using reduce = cub::WarpReduce<Real>;
+  __shared__ typename reduce::TempStorage storage[step_block_size / 32];
+  return reduce(storage[threadIdx.x / 32]).Sum(v);
+}
+
+/// Global warp index and warp count of a grid-stride loop over rows.
+struct warp_rows {
+  std::int64_t first;
+  std::int64_t stride;
+  int lane;
+  __device__ warp_rows()
+      : first((static_cast<std::int64_t>(blockIdx.x) * blockDim.x + threadIdx.x) / 32),
+        stride(static_cast<std::int64_t>(gridDim.x) * (blockDim.x / 32)),
+        lane(static_cast<int>(threadIdx.x % 32)) {}
+};
+
 /**
  * Per-synapse mode: units are synapses sorted by postsynaptic neuron; one warp
  * per (batch, post) row updates the row's synapses (lanes take every 32nd)
  * and sums gmax * g from registers, so g goes from the update into the
- * reduction without a round trip through memory. A fixed lane order and
- * shuffle tree, no atomics: deterministic.
+ * reduction without a round trip through memory. No atomics: deterministic.
  */
 template <class Real, bool PerUnit>
 __global__ void __launch_bounds__(step_block_size)
-    post_step_kernel(state_ptrs<Real> s, model_args<Real> m, post_args<Real> a,
-                     const std::uint8_t* __restrict__ pre_mask, std::int64_t n_pre, Real* __restrict__ g_post,
-                     const Real* __restrict__ V, Real* __restrict__ I) {
-  const int lane = static_cast<int>(threadIdx.x % 32);
-  const std::int64_t warps = static_cast<std::int64_t>(gridDim.x) * (blockDim.x / 32);
+    post_step_kernel(state_ptrs<Real> s, model_args<Real> m, gate_presynaptic pre, post_args<Real> a,
+                     post_outputs<Real> out) {
+  const warp_rows w;
   const std::int64_t rows = a.n_post * s.batch;
-  for (std::int64_t r = (static_cast<std::int64_t>(blockIdx.x) * blockDim.x + threadIdx.x) / 32; r < rows;
-       r += warps) {
+  for (std::int64_t r = w.first; r < rows; r += w.stride) {
     const std::int64_t b = r / a.n_post;
     const std::int64_t j = r - b * a.n_post;
     const std::int64_t row = b * s.units;
-    const std::uint8_t* pre = pre_mask + b * n_pre;
+    const std::uint8_t* mask = pre.mask + b * pre.n_pre;
     Real acc = 0;
-    for (std::int64_t k = a.row_offsets[j] + lane; k < a.row_offsets[j + 1]; k += 32) {
+    for (std::int64_t k = a.row_offsets[j] + w.lane; k < a.row_offsets[j + 1]; k += 32) {
       const std::int64_t e = row + k;
       Real g = s.g[e];
       Real x = s.x[e];
       const countdown_t cd = s.countdown[e];
-      const bool spike = pre[a.source[k]] != 0;
+      const bool spike = mask[a.source[k]] != 0;
       countdown_t next;
       if constexpr (PerUnit) {
         next = advance_unit(g, x, cd, spike, m.pulse[k], m.coeffs_of(k), m.dt);
@@ -202,21 +219,74 @@ __global__ void __launch_bounds__(step_block_size)
       if (next != cd) s.countdown[e] = next;
       acc += a.gmax[k] * g;
     }
-#pragma unroll
-    for (int offset = 16; offset > 0; offset /= 2) acc += __shfl_down_sync(0xffffffffu, acc, offset);
-    if (lane == 0) {
-      g_post[r] = acc;
-      if (V != nullptr) I[r] = mg_current(acc, V[r], a.mg);
-    }
+    const Real sum = warp_sum(acc);
+    if (w.lane == 0) finish_post_row(out, a.mg, r, sum);
   }
 }
 
+/// Per-presynaptic mode: one warp per (batch, post) row sums gmax * g[source].
 template <class Real>
-__global__ void __launch_bounds__(step_block_size) fill_kernel(Real* p, std::int64_t n, Real v) {
+__global__ void __launch_bounds__(step_block_size)
+    post_sum_kernel(post_args<Real> a, const Real* __restrict__ g, post_outputs<Real> out) {
+  const warp_rows w;
+  const std::int64_t rows = a.n_post * a.batch;
+  for (std::int64_t r = w.first; r < rows; r += w.stride) {
+    const std::int64_t b = r / a.n_post;
+    const std::int64_t j = r - b * a.n_post;
+    const Real* gb = g + b * a.units;
+    Real acc = 0;
+    for (std::int64_t k = a.row_offsets[j] + w.lane; k < a.row_offsets[j + 1]; k += 32) {
+      acc += a.gmax[k] * gb[a.source[k]];
+    }
+    const Real sum = warp_sum(acc);
+    if (w.lane == 0) finish_post_row(out, a.mg, r, sum);
+  }
+}
+
+/// Spike events: countdown[e] = the pulse length of e's unit (the step then
+/// runs without spikes). Indices outside [0, N*B) are skipped.
+template <class Real>
+__global__ void __launch_bounds__(step_block_size)
+    start_pulses_kernel(state_ptrs<Real> s, model_args<Real> m, const std::int64_t* __restrict__ events,
+                        std::int64_t count) {
+  const std::int64_t n = s.units * s.batch;
+  const std::int64_t stride = static_cast<std::int64_t>(gridDim.x) * blockDim.x;
+  for (std::int64_t k = static_cast<std::int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; k < count; k += stride) {
+    const std::int64_t e = events[k];
+    if (e < 0 || e >= n) continue;
+    s.countdown[e] = m.per_unit ? m.pulse[e % s.units] : m.pulse_steps;
+  }
+}
+
+/// g and x of selected elements (indices checked on the host).
+template <class Real>
+__global__ void __launch_bounds__(step_block_size)
+    gather_kernel(state_ptrs<Real> s, const std::int64_t* __restrict__ elements, std::int64_t count,
+                  Real* __restrict__ g, Real* __restrict__ x) {
+  const std::int64_t stride = static_cast<std::int64_t>(gridDim.x) * blockDim.x;
+  for (std::int64_t k = static_cast<std::int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; k < count; k += stride) {
+    g[k] = s.g[elements[k]];
+    x[k] = s.x[elements[k]];
+  }
+}
+
+template <class T>
+__global__ void __launch_bounds__(step_block_size) fill_kernel(T* p, std::int64_t n, T v) {
   const std::int64_t stride = static_cast<std::int64_t>(gridDim.x) * blockDim.x;
   for (std::int64_t i = static_cast<std::int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < n;
        i += stride) {
     p[i] = v;
+  }
+}
+
+/// Element e = uniform_initial(key, e, low, high): the same values as the CPU.
+template <class Real>
+__global__ void __launch_bounds__(step_block_size)
+    fill_uniform_kernel(Real* p, std::int64_t n, std::uint64_t key, double low, double high) {
+  const std::int64_t stride = static_cast<std::int64_t>(gridDim.x) * blockDim.x;
+  for (std::int64_t i = static_cast<std::int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < n;
+       i += stride) {
+    p[i] = static_cast<Real>(uniform_initial(key, static_cast<std::uint64_t>(i), low, high));
   }
 }
 

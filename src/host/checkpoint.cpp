@@ -11,21 +11,11 @@
 #define XXH_INLINE_ALL
 #include <xxhash.h>
 
-#include "atomic_file.hpp"
+#include "util/atomic_file.hpp"
 #include "bionmda/detail/error_macros.hpp"
-#include "engine.hpp"
 
 namespace bionmda {
 namespace detail {
-
-// Access to population internals for checkpoints (a friend of population).
-struct checkpoint_access {
-  static engine& eng(population& p) { return *p.engine_; }
-  static const engine& eng(const population& p) { return *p.engine_; }
-  static void set_steps(population& p, std::int64_t s) { p.steps_ = s; }
-  static std::int64_t n_pre(const population& p) { return p.n_pre_; }
-  static void alive(const population& p) { p.check_alive(); }
-};
 
 namespace {
 
@@ -256,12 +246,11 @@ bool same_value(const unit_value& a, const unit_value& b) {
 
 // Writes decoded state into pop (all checks done before).
 void apply(population& pop, const decoded& d) {
-  engine& eng = checkpoint_access::eng(pop);
   if (!d.sources.empty()) pop.set_presynaptic_sources(host_span<const std::int32_t>(d.sources), d.h.n_pre);
   pop.set_g(host_span<const double>(d.g));
   pop.set_x(host_span<const double>(d.x));
-  if (!d.countdown.empty()) eng.write_countdown(d.countdown.data(), nullptr);
-  checkpoint_access::set_steps(pop, d.h.step_count);
+  pop.write_countdown(0, host_span<const std::uint16_t>(d.countdown));
+  pop.set_step_count(d.h.step_count);
 }
 
 checkpoint_info info_of(const header& h) {
@@ -273,7 +262,7 @@ checkpoint_info info_of(const header& h) {
 }  // namespace detail
 
 void save_checkpoint(const population& pop, const std::string& path, std::uint64_t poisson_seed) {
-  detail::checkpoint_access::alive(pop);
+  pop.synchronize();  // also refuses a moved-from population
   const population_config& c = pop.config();
   detail::writer w;
   detail::put_value(w, c.params.alpha1);
@@ -284,10 +273,9 @@ void save_checkpoint(const population& pop, const std::string& path, std::uint64
   detail::put_value(w, c.params.T_dur);
   detail::put_initial(w, c.g0);
   detail::put_initial(w, c.x0);
-  const std::int64_t n_pre = detail::checkpoint_access::n_pre(pop);
+  const std::int64_t n_pre = pop.presynaptic_size();
   if (n_pre > 0) {
-    std::vector<std::int32_t> src(static_cast<std::size_t>(pop.units()));
-    detail::checkpoint_access::eng(pop).read_sources(src.data(), nullptr);
+    const std::vector<std::int32_t> src = pop.presynaptic_sources();
     w.put_bytes(src.data(), src.size() * sizeof(std::int32_t));
   }
   const auto g = pop.g();
@@ -346,7 +334,7 @@ population load_checkpoint(const std::string& path, backend be, checkpoint_info*
 }
 
 void restore_checkpoint(population& pop, const std::string& path, checkpoint_info* info) {
-  detail::checkpoint_access::alive(pop);
+  pop.synchronize();  // also refuses a moved-from population
   const detail::decoded d = detail::decode(path);
   const population_config& c = pop.config();
   BIONMDA_EXPECTS(d.cfg.units == c.units && d.cfg.batch == c.batch,
@@ -364,6 +352,11 @@ void restore_checkpoint(population& pop, const std::string& path, checkpoint_inf
   for (std::size_t k = 0; k < d.g.size(); ++k) {
     BIONMDA_EXPECTS(d.g[k] >= 0 && d.g[k] <= 1 && d.x[k] >= 0 && d.x[k] <= 1,
                     "checkpoint " << path << ": state element " << k << " is outside [0, 1]");
+  }
+  for (std::size_t k = 0; k < d.countdown.size(); ++k) {
+    const std::int64_t unit = static_cast<std::int64_t>(k) % c.units;
+    BIONMDA_EXPECTS(d.countdown[k] <= pop.pulse_steps(unit), "checkpoint " << path << ": countdown of element " << k
+                                                                           << " exceeds the pulse length of its unit");
   }
   detail::apply(pop, d);
   if (info != nullptr) *info = detail::info_of(d.h);

@@ -5,7 +5,7 @@
 #include <cstdio>
 #include <ostream>
 
-#include "atomic_file.hpp"
+#include "util/atomic_file.hpp"
 #include "bionmda/error.hpp"
 #include "npy.hpp"
 

@@ -41,15 +41,4 @@ BIONMDA_HD double bits_to_unit_double(std::uint64_t bits) {
   return static_cast<double>(bits >> 11) * 0x1.0p-53;
 }
 
-/**
- * @brief Per-step spike probability p = rate * dt as a 64-bit threshold.
- *
- * A unit spikes when draw_bits(...) < threshold; p >= 1 gives "always"
- * (threshold max with the flag always_spike).
- */
-struct poisson_threshold {
-  std::uint64_t threshold = 0;
-  bool always = false;
-};
-
 }  // namespace bionmda::detail

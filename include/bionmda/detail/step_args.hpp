@@ -4,6 +4,7 @@
  * @brief Trivially copyable arguments of one step, passed by value to the CPU
  *        loop and the CUDA kernel alike, and the spike sources they read.
  */
+#include <cmath>
 #include <cstdint>
 
 #include "bionmda/detail/counter_rng.hpp"
@@ -43,20 +44,25 @@ struct model_args {
   }
 };
 
-/// Spike source of one step: nothing, a dense mask [B][N], a presynaptic
-/// mask [B][N_pre] gathered through per-unit source indices, or Poisson draws.
-struct no_spikes {
+/// Spike gates: whether element e = b * N + i receives a spike this step.
+/// The kernels and CPU loops are templated on them; one gate per kind of
+/// input that is resolved inside the step.
+struct gate_none {
   BIONMDA_HD bool operator()(std::int64_t, std::int64_t, std::int64_t) const { return false; }
 };
 
-struct dense_spikes {
+/// No spikes, after spike events have started their pulses (countdown set to
+/// the pulse length): the step is then the masked step of those spikes.
+struct gate_after_events : gate_none {};
+
+struct gate_dense {
   const std::uint8_t* __restrict__ mask;  ///< [B][N]
   BIONMDA_HD bool operator()(std::int64_t e, std::int64_t, std::int64_t) const {
     return mask[e] != 0;
   }
 };
 
-struct presynaptic_spikes {
+struct gate_presynaptic {
   const std::uint8_t* __restrict__ mask;      ///< [B][N_pre]
   const std::int32_t* __restrict__ sources;   ///< [N], each in [0, N_pre)
   std::int64_t n_pre;
@@ -65,7 +71,7 @@ struct presynaptic_spikes {
   }
 };
 
-struct poisson_spikes {
+struct gate_poisson {
   std::uint64_t key;        ///< stream_key(seed, rng_poisson, step)
   std::uint64_t threshold;  ///< spike when bits < threshold
   bool always;              ///< probability >= 1
@@ -73,5 +79,28 @@ struct poisson_spikes {
     return always || draw_bits(key, static_cast<std::uint64_t>(e)) < threshold;
   }
 };
+
+/// The Poisson gate of one step: p = rate_hz * dt / 1000 per element, as a
+/// 64-bit threshold on draw_bits (p >= 1: every element spikes).
+inline gate_poisson make_gate_poisson(double rate_hz, double dt, std::uint64_t seed, std::int64_t step) {
+  const double p = rate_hz * dt / 1000.0;
+  gate_poisson gate{};
+  gate.key = stream_key(seed, rng_poisson, static_cast<std::uint64_t>(step));
+  gate.always = p >= 1.0;
+  gate.threshold = gate.always ? UINT64_MAX : static_cast<std::uint64_t>(std::ldexp(p, 64));
+  return gate;
+}
+
+/// Uniform initial value of element e in [low, high): the same double on
+/// every backend (no contraction into a fused multiply-add on the GPU).
+BIONMDA_HD double uniform_initial(std::uint64_t key, std::uint64_t e, double low, double high) {
+  const double u = bits_to_unit_double(draw_bits(key, e));
+#if defined(__CUDA_ARCH__)
+  const double v = __dadd_rn(low, __dmul_rn(__dsub_rn(high, low), u));
+#else
+  const double v = low + (high - low) * u;
+#endif
+  return v < high ? v : high;
+}
 
 }  // namespace bionmda::detail

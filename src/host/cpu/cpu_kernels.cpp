@@ -8,8 +8,8 @@
 #include <algorithm>
 #include <type_traits>
 
+#include "bionmda/detail/post_args.hpp"
 #include "cpu_kernels.hpp"
-#include "post_engine.hpp"
 
 #if defined(__SSE__)
 #include <immintrin.h>
@@ -25,8 +25,6 @@ namespace {
 // Elements per tile: large enough to amortise scheduling, small enough to
 // balance threads and keep a tile's arrays in L2.
 constexpr std::int64_t tile = 8192;
-// Below this many elements a step runs on one thread (fork/join costs more).
-constexpr std::int64_t parallel_threshold = 1 << 15;
 
 // Flushes subnormal results and operands to zero in this thread while alive.
 // x decays towards 0 between spikes and reaches float32's subnormal range
@@ -79,12 +77,21 @@ inline void update_row(Real* __restrict__ g, Real* __restrict__ x, countdown_t* 
   }
 }
 
+// Spike bytes of one row: element i spikes when p[i - offset] != 0. Every
+// masked step (dense, resolved gates) runs this one instantiation of the
+// SIMD loop, so they round identically.
+struct byte_mask {
+  const std::uint8_t* __restrict__ p;
+  std::int64_t offset;
+  bool operator()(std::int64_t i) const { return p[i - offset] != 0; }
+};
+
 template <class Real, bool PerUnit, class Spikes>
-void run(const state_ptrs<Real>& s, const model_args<Real>& m, Spikes spikes) {
+void run(const state_ptrs<Real>& s, const model_args<Real>& m, Spikes spikes, const cpu_exec& exec) {
   const std::int64_t N = s.units;
   const std::int64_t tiles_per_row = (N + tile - 1) / tile;
   const std::int64_t tiles = tiles_per_row * s.batch;
-#pragma omp parallel if (N * s.batch >= parallel_threshold)
+#pragma omp parallel num_threads(exec.threads) if (exec.threads > 1)
   {
     const flush_subnormals ftz;
 #pragma omp for schedule(static)
@@ -96,18 +103,22 @@ void run(const state_ptrs<Real>& s, const model_args<Real>& m, Spikes spikes) {
       Real* g = s.g + row;
       Real* x = s.x + row;
       countdown_t* cd = s.countdown + row;
-      if constexpr (std::is_same_v<Spikes, no_spikes>) {
+      if constexpr (std::is_same_v<Spikes, gate_none>) {
         update_row<Real, PerUnit>(g, x, cd, i0, i1, m, [](std::int64_t) { return false; });
-      } else if constexpr (std::is_same_v<Spikes, dense_spikes>) {
-        const std::uint8_t* __restrict__ mask = spikes.mask + row;
-        update_row<Real, PerUnit>(g, x, cd, i0, i1, m, [mask](std::int64_t i) { return mask[i] != 0; });
+      } else if constexpr (std::is_same_v<Spikes, gate_dense>) {
+        update_row<Real, PerUnit>(g, x, cd, i0, i1, m, byte_mask{spikes.mask + row, 0});
       } else {
         // Gathers and hashes do not vectorise alongside the float update:
-        // resolve this tile's spikes into a byte mask first.
+        // resolve this tile's spikes into a byte mask first. After spike
+        // events (their pulses already started) the mask is empty, and the
+        // step rounds exactly as the dense step with those spikes would.
         alignas(64) std::uint8_t flags[tile];
-        for (std::int64_t i = i0; i < i1; ++i) flags[i - i0] = spikes(row + i, b, i) ? 1 : 0;
-        const std::uint8_t* mask = flags;
-        update_row<Real, PerUnit>(g, x, cd, i0, i1, m, [mask, i0](std::int64_t i) { return mask[i - i0] != 0; });
+        if constexpr (std::is_same_v<Spikes, gate_after_events>) {
+          std::fill(flags, flags + (i1 - i0), std::uint8_t{0});
+        } else {
+          for (std::int64_t i = i0; i < i1; ++i) flags[i - i0] = spikes(row + i, b, i) ? 1 : 0;
+        }
+        update_row<Real, PerUnit>(g, x, cd, i0, i1, m, byte_mask{flags, i0});
       }
     }
   }
@@ -119,11 +130,8 @@ void run(const state_ptrs<Real>& s, const model_args<Real>& m, Spikes spikes) {
 // updated by the SIMD loop and summed into its rows while still in L1, so g
 // goes from the update into g_post = sum gmax * g and the Mg-blocked current.
 template <class Real, bool PerUnit>
-void run_fused_post(const state_ptrs<Real>& s, const model_args<Real>& m, const cpu_input& in) {
-  const post_args<Real> a = *static_cast<const post_args<Real>*>(in.post);
-  auto* g_post = static_cast<Real*>(in.g_post);
-  const auto* V = static_cast<const Real*>(in.V);
-  auto* I = static_cast<Real*>(in.I);
+void run_fused_post(const state_ptrs<Real>& s, const model_args<Real>& m, const gate_presynaptic& in,
+                    const post_args<Real>& a, const post_outputs<Real>& out, const cpu_exec& exec) {
   const std::int64_t N = s.units;  // synapses, = row_offsets[n_post]
   const std::int64_t n_post = a.n_post;
   const std::int64_t* offsets = a.row_offsets;
@@ -132,7 +140,7 @@ void run_fused_post(const state_ptrs<Real>& s, const model_args<Real>& m, const 
   auto first_row_from = [&](std::int64_t k) {
     return static_cast<std::int64_t>(std::lower_bound(offsets, offsets + n_post, k) - offsets);
   };
-#pragma omp parallel if (N * s.batch >= parallel_threshold)
+#pragma omp parallel num_threads(exec.threads) if (exec.threads > 1)
   {
     const flush_subnormals ftz;
 #pragma omp for schedule(static)
@@ -150,9 +158,7 @@ void run_fused_post(const state_ptrs<Real>& s, const model_args<Real>& m, const 
       Real acc = 0;
       auto finish_rows_until = [&](std::int64_t k) {  // close every row ending at or before k
         while (j < j1 && offsets[j + 1] <= k) {
-          const std::int64_t r = b * n_post + j;
-          g_post[r] = acc;
-          if (V != nullptr) I[r] = mg_current(acc, V[r], a.mg);
+          finish_post_row(out, a.mg, b * n_post + j, acc);
           acc = 0;
           ++j;
         }
@@ -175,37 +181,35 @@ void run_fused_post(const state_ptrs<Real>& s, const model_args<Real>& m, const 
   }
 }
 
-template <class Real, bool PerUnit>
-void run_input(const state_ptrs<Real>& s, const model_args<Real>& m, const cpu_input& in) {
-  switch (in.kind) {
-    case step_request::kind::none:
-      return run<Real, PerUnit>(s, m, no_spikes{});
-    case step_request::kind::dense:
-      return run<Real, PerUnit>(s, m, dense_spikes{in.mask});
-    case step_request::kind::presynaptic:
-      if (in.post != nullptr) return run_fused_post<Real, PerUnit>(s, m, in);
-      return run<Real, PerUnit>(s, m, presynaptic_spikes{in.mask, in.sources, in.n_pre});
-    case step_request::kind::poisson:
-      return run<Real, PerUnit>(s, m, poisson_spikes{in.key, in.threshold, in.always});
+}  // namespace
+
+template <class Real, class Gate>
+void cpu_step(const state_ptrs<Real>& s, const model_args<Real>& m, const Gate& gate, const cpu_exec& exec) {
+  if (m.per_unit) {
+    run<Real, true>(s, m, gate, exec);
+  } else {
+    run<Real, false>(s, m, gate, exec);
   }
 }
 
 template <class Real>
-void dispatch(const state_ptrs<Real>& s, const model_args<Real>& m, const cpu_input& in) {
+void cpu_step_post(const state_ptrs<Real>& s, const model_args<Real>& m, const gate_presynaptic& gate,
+                   const post_args<Real>& map, const post_outputs<Real>& out, const cpu_exec& exec) {
   if (m.per_unit) {
-    run_input<Real, true>(s, m, in);
+    run_fused_post<Real, true>(s, m, gate, map, out, exec);
   } else {
-    run_input<Real, false>(s, m, in);
+    run_fused_post<Real, false>(s, m, gate, map, out, exec);
   }
 }
 
-}  // namespace
-
-void cpu_step(const state_ptrs<float>& s, const model_args<float>& m, const cpu_input& in) {
-  dispatch(s, m, in);
-}
-void cpu_step(const state_ptrs<double>& s, const model_args<double>& m, const cpu_input& in) {
-  dispatch(s, m, in);
-}
+#define BIONMDA_INSTANTIATE_CPU_STEP(Real, Gate) \
+  template void cpu_step<Real, Gate>(const state_ptrs<Real>&, const model_args<Real>&, const Gate&, const cpu_exec&);
+#define BIONMDA_INSTANTIATE_CPU_STEPS(Gate) \
+  BIONMDA_INSTANTIATE_CPU_STEP(float, Gate) BIONMDA_INSTANTIATE_CPU_STEP(double, Gate)
+BIONMDA_CPU_GATES(BIONMDA_INSTANTIATE_CPU_STEPS)
+template void cpu_step_post<float>(const state_ptrs<float>&, const model_args<float>&, const gate_presynaptic&,
+                                   const post_args<float>&, const post_outputs<float>&, const cpu_exec&);
+template void cpu_step_post<double>(const state_ptrs<double>&, const model_args<double>&, const gate_presynaptic&,
+                                    const post_args<double>&, const post_outputs<double>&, const cpu_exec&);
 
 }  // namespace bionmda::detail::BIONMDA_CPU_ISA

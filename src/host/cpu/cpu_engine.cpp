@@ -1,0 +1,149 @@
+// The CPU backend: the backend policy of engine_impl over host memory, and
+// the operations around the step (per-post sums, gathers, fills) that need
+// no vector math. The steps themselves are in cpu_kernels.cpp.
+#include <omp.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstring>
+#include <string>
+
+#include "cpu_kernels.hpp"
+#include "engine_impl.hpp"
+
+namespace bionmda::detail {
+namespace {
+
+// Below this many elements a step runs on the calling thread alone (no other
+// thread takes part): the fork/join costs more than a second thread saves,
+// and on a loaded machine the step would wait for a descheduled thread
+// (measured: bench/RESULTS.md, "CPU threads").
+constexpr std::int64_t parallel_threshold = 1 << 15;
+// Rows of a per-post sum below which it runs on the calling thread.
+constexpr std::int64_t post_parallel_threshold = 4096;
+
+struct cpu_backend {
+  static constexpr memory_space space = memory_space::host;
+
+  struct context {
+    int device = 0;   // unused: host memory
+    int threads = 0;  // 0 = OpenMP's default
+    template <class Real>
+    explicit context(const engine_setup<Real>& s) : threads(s.threads) {}
+    /// The team for work of this many items (1: the calling thread alone).
+    [[nodiscard]] cpu_exec exec(std::int64_t items, std::int64_t threshold = parallel_threshold) const {
+      if (items < threshold) return cpu_exec{1};
+      return cpu_exec{threads > 0 ? threads : omp_get_max_threads()};
+    }
+  };
+  struct scope {
+    explicit scope(const context&) {}
+  };
+
+  static void upload_async(void* dst, const void* src, std::size_t bytes, const context&, cudaStream_t) {
+    std::memcpy(dst, src, bytes);
+  }
+  static void synchronize(const context&, cudaStream_t) {}
+
+  template <class Real, class Gate>
+  static void step(const context& c, const state_ptrs<Real>& s, const model_args<Real>& m, const Gate& gate,
+                   cudaStream_t) {
+    cpu_step(s, m, gate, c.exec(s.units * s.batch));
+  }
+
+  template <class Real>
+  static void step_post(const context& c, const state_ptrs<Real>& s, const model_args<Real>& m,
+                        const gate_presynaptic& gate, const post_args<Real>& map, const post_outputs<Real>& out,
+                        cudaStream_t) {
+    cpu_step_post(s, m, gate, map, out, c.exec(s.units * s.batch));
+  }
+
+  template <class Real>
+  static void start_pulses(const context&, const state_ptrs<Real>& s, const model_args<Real>& m,
+                           const std::int64_t* events, std::int64_t count, cudaStream_t) {
+    const std::int64_t n = s.units * s.batch;
+    for (std::int64_t k = 0; k < count; ++k) {
+      const std::int64_t e = events[k];
+      if (e < 0 || e >= n) continue;  // host events are checked before; this is the kernel's rule
+      s.countdown[e] = m.per_unit ? m.pulse[e % s.units] : m.pulse_steps;
+    }
+  }
+
+  template <class Real>
+  static void sum_post(const context& c, const post_args<Real>& a, const Real* g, const post_outputs<Real>& out,
+                       cudaStream_t) {
+    const std::int64_t rows = a.n_post * a.batch;
+    const cpu_exec exec = c.exec(rows, post_parallel_threshold);
+#pragma omp parallel for schedule(static) num_threads(exec.threads) if (exec.threads > 1)
+    for (std::int64_t r = 0; r < rows; ++r) {
+      const std::int64_t b = r / a.n_post;
+      const std::int64_t j = r - b * a.n_post;
+      const Real* gb = g + b * a.units;
+      Real acc = 0;
+      for (std::int64_t k = a.row_offsets[j]; k < a.row_offsets[j + 1]; ++k) acc += a.gmax[k] * gb[a.source[k]];
+      finish_post_row(out, a.mg, r, acc);
+    }
+  }
+
+  template <class Real>
+  static void gather(const context&, const state_ptrs<Real>& s, const std::int64_t* elements, std::int64_t count,
+                     Real* g, Real* x, cudaStream_t) {
+    for (std::int64_t k = 0; k < count; ++k) {
+      g[k] = s.g[elements[k]];
+      x[k] = s.x[elements[k]];
+    }
+  }
+
+  template <class T>
+  static void fill(const context&, T* p, std::int64_t n, T value, cudaStream_t) {
+    std::fill(p, p + n, value);
+  }
+
+  template <class Real>
+  static void fill_uniform(const context& c, Real* p, std::int64_t n, std::uint64_t key, double low, double high,
+                           cudaStream_t) {
+    const cpu_exec exec = c.exec(n);
+#pragma omp parallel for schedule(static) num_threads(exec.threads) if (exec.threads > 1)
+    for (std::int64_t e = 0; e < n; ++e) {
+      p[e] = static_cast<Real>(uniform_initial(key, static_cast<std::uint64_t>(e), low, high));
+    }
+  }
+};
+
+// Refuses a state larger than the machine's physical memory up front: with
+// memory overcommit the allocation itself may succeed and the process be
+// killed later, when the pages are first touched.
+void check_fits_in_memory(const prepared_model& m, std::int64_t units, std::int64_t batch, std::size_t real) {
+  const double r = static_cast<double>(real);
+  const double elements = static_cast<double>(units) * static_cast<double>(batch);
+  const double per_unit_bytes = m.per_unit ? static_cast<double>(units) * (6 * r + 2) : 0.0;
+  const double need = elements * (2 * r + 2) + per_unit_bytes;
+  const long pages = sysconf(_SC_PHYS_PAGES);
+  const long avail_pages = sysconf(_SC_AVPHYS_PAGES);
+  const long page = sysconf(_SC_PAGE_SIZE);
+  if (pages <= 0 || page <= 0) return;  // unknown: let the allocation decide
+  const double total = static_cast<double>(pages) * static_cast<double>(page);
+  if (need > total) {
+    const auto avail = static_cast<std::size_t>(std::max(0L, avail_pages)) * static_cast<std::size_t>(page);
+    char needed[64];  // a double: the sizes may exceed any integer type
+    std::snprintf(needed, sizeof needed, "%.0f", need);
+    throw out_of_memory("bionmda: the CPU backend's state needs " + std::string(needed) +
+                            " bytes, more than this machine's " +
+                            std::to_string(static_cast<unsigned long long>(total)) + " bytes of memory (" +
+                            std::to_string(avail) + " available)",
+                        static_cast<std::size_t>(std::min(need, 1.8e19)), avail);
+  }
+}
+
+}  // namespace
+
+template <class Real>
+std::unique_ptr<typed_engine<Real>> make_cpu_engine(const prepared_model& model, const engine_setup<Real>& setup) {
+  if (setup.external == nullptr) check_fits_in_memory(model, setup.units, setup.batch, sizeof(Real));
+  return std::make_unique<engine_impl<cpu_backend, Real>>(model, setup);
+}
+
+template std::unique_ptr<typed_engine<float>> make_cpu_engine(const prepared_model&, const engine_setup<float>&);
+template std::unique_ptr<typed_engine<double>> make_cpu_engine(const prepared_model&, const engine_setup<double>&);
+
+}  // namespace bionmda::detail

@@ -1,0 +1,63 @@
+#pragma once
+// The CPU backend's fused steps. Defined in cpu_kernels.cpp, which is compiled
+// once per instruction set (generic x86-64, AVX2+FMA, AVX-512) with vector math
+// enabled, and chosen at run time (cpu_dispatch.cpp).
+#include <cstdint>
+
+#include "bionmda/detail/post_args.hpp"
+#include "bionmda/detail/step_args.hpp"
+
+namespace bionmda::detail {
+
+/// How a CPU step runs: threads of its OpenMP team (1 = the calling thread alone).
+struct cpu_exec {
+  int threads = 1;
+};
+
+/// The gates the CPU step is compiled for (one entry per kind of input resolved in the step).
+#define BIONMDA_CPU_GATES(X) X(gate_none) X(gate_dense) X(gate_presynaptic) X(gate_poisson) X(gate_after_events)
+
+#define BIONMDA_DECLARE_CPU_STEP(isa)                                                                   \
+  namespace isa {                                                                                      \
+  template <class Real, class Gate>                                                                    \
+  void cpu_step(const state_ptrs<Real>& s, const model_args<Real>& m, const Gate& gate, const cpu_exec& exec); \
+  template <class Real>                                                                                \
+  void cpu_step_post(const state_ptrs<Real>& s, const model_args<Real>& m, const gate_presynaptic& gate, \
+                     const post_args<Real>& map, const post_outputs<Real>& out, const cpu_exec& exec);  \
+  }
+BIONMDA_DECLARE_CPU_STEP(generic)
+BIONMDA_DECLARE_CPU_STEP(avx2)
+BIONMDA_DECLARE_CPU_STEP(avx512)
+#undef BIONMDA_DECLARE_CPU_STEP
+
+/// The best instruction set this CPU supports (BIONMDA_CPU_ISA may lower it).
+enum class cpu_isa_level { generic, avx2, avx512 };
+[[nodiscard]] cpu_isa_level cpu_isa_chosen() noexcept;
+
+/// One fused step on the chosen instruction set.
+template <class Real, class Gate>
+void cpu_step(const state_ptrs<Real>& s, const model_args<Real>& m, const Gate& gate, const cpu_exec& exec) {
+  switch (cpu_isa_chosen()) {
+    case cpu_isa_level::avx512: return avx512::cpu_step(s, m, gate, exec);
+    case cpu_isa_level::avx2: return avx2::cpu_step(s, m, gate, exec);
+    case cpu_isa_level::generic: break;
+  }
+  generic::cpu_step(s, m, gate, exec);
+}
+
+/// Per-synapse mode: one step with the per-post sums fused in, on the chosen instruction set.
+template <class Real>
+void cpu_step_post(const state_ptrs<Real>& s, const model_args<Real>& m, const gate_presynaptic& gate,
+                   const post_args<Real>& map, const post_outputs<Real>& out, const cpu_exec& exec) {
+  switch (cpu_isa_chosen()) {
+    case cpu_isa_level::avx512: return avx512::cpu_step_post(s, m, gate, map, out, exec);
+    case cpu_isa_level::avx2: return avx2::cpu_step_post(s, m, gate, map, out, exec);
+    case cpu_isa_level::generic: break;
+  }
+  generic::cpu_step_post(s, m, gate, map, out, exec);
+}
+
+/// Name of the instruction set cpu_step uses on this machine ("avx512", "avx2" or "generic").
+const char* cpu_isa() noexcept;
+
+}  // namespace bionmda::detail
