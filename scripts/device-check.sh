@@ -7,33 +7,46 @@
 # Results go to $OUT (default ./device-out): summary.txt (the table printed
 # last), logs.tgz (every log), and the benchmarks' JSON files; at most 8 files
 # come back from the device machine. Budget: under 8 minutes.
-# Usage: scripts/device-check.sh [--no-bench] [--build-only] [--quick]
+# Usage: scripts/device-check.sh [--no-bench] [--build-only] [--quick] [--dry-run]
+#   --no-bench: no benchmarks and no demo
+#   --build-only: configure and build only (how the GPU machine builds)
 #   --quick: GPU tests, sanitizers and the variants only (a short lease)
+#   --dry-run: print the steps the other options select ("step NAME: COMMAND"),
+#     run none and write nothing; exits 0
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
 bench=1
 build_only=0
 quick=0
+dry_run=0
 for arg in "$@"; do
   case "$arg" in
     --no-bench) bench=0 ;;
     --build-only) build_only=1 ;;
     --quick) quick=1 ;;
+    --dry-run) dry_run=1 ;;
     -h|--help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
     *) echo "device-check: unknown argument '$arg'" >&2; exit 2 ;;
   esac
 done
 
 OUT=${OUT:-$PWD/device-out}
-mkdir -p "$OUT"
-LOGS=$(mktemp -d)
+LOGS=  # --dry-run writes no log
+if [ "$dry_run" = 0 ]; then
+  mkdir -p "$OUT"
+  LOGS=$(mktemp -d)
+fi
 BUILD=${BIONMDA_DEVICE_BUILD:-build-device}
 ARCH=${BIONMDA_CUDA_ARCH:-90}
 declare -a summary
 status=0
 step() {  # step NAME LOGFILE COMMAND...: runs, records pass/fail and seconds
   local name=$1 log=$2; shift 2
+  if [ "$dry_run" = 1 ]; then
+    printf 'step %s:' "$name"; printf ' %q' "$@"; echo
+    return 0
+  fi
   local t0=$SECONDS
   if "$@" >"$LOGS/$log" 2>&1; then
     summary+=("$(printf '%-28s %-6s %4ds  %s' "$name" ok $((SECONDS - t0)) "$log")")
@@ -44,7 +57,7 @@ step() {  # step NAME LOGFILE COMMAND...: runs, records pass/fail and seconds
   fi
 }
 
-{ nvidia-smi --query-gpu=name,memory.total,driver_version,clocks.max.sm --format=csv || true
+[ "$dry_run" = 1 ] || { nvidia-smi --query-gpu=name,memory.total,driver_version,clocks.max.sm --format=csv || true
   nvcc --version | tail -n 2; cmake --version | head -n 1; git rev-parse HEAD 2>/dev/null || true
 } >"$LOGS/machine.txt" 2>&1
 
@@ -53,7 +66,7 @@ command -v ninja >/dev/null && generator=(-G Ninja)
 step configure configure.log cmake -S . -B "$BUILD" "${generator[@]}" -DCMAKE_BUILD_TYPE=Release \
   -DCMAKE_CUDA_ARCHITECTURES="$ARCH" -DBIONMDA_ENABLE_CUDA=ON -DBIONMDA_PTXAS_VERBOSE=ON
 step build build.log cmake --build "$BUILD" -j"$(nproc)"
-grep -E "registers|spill" "$LOGS/build.log" | sort | uniq -c >"$LOGS/ptxas.txt" || true
+[ "$dry_run" = 1 ] || grep -E "registers|spill" "$LOGS/build.log" | sort | uniq -c >"$LOGS/ptxas.txt" || true
 
 report() {
   echo "== device check: $(head -n 2 "$LOGS/machine.txt" | tail -n 1)"
@@ -68,6 +81,7 @@ report() {
   return 0
 }
 finish() {
+  [ "$dry_run" = 1 ] && exit 0
   echo
   report | tee "$OUT/summary.txt"
   tar czf "$OUT/logs.tgz" -C "$LOGS" .
@@ -78,7 +92,7 @@ if [ "$build_only" = 1 ]; then finish; fi
 step tests-gpu tests-gpu.log ctest --test-dir "$BUILD" -L gpu --output-on-failure -j4
 [ "$quick" = 1 ] || step tests-cpu tests-cpu.log ctest --test-dir "$BUILD" -LE gpu --output-on-failure -j8
 
-if command -v compute-sanitizer >/dev/null; then
+if [ "$dry_run" = 1 ] || command -v compute-sanitizer >/dev/null; then
   small='*DenseRandomSmallSizes*:*Presynaptic*:*PulseOfExact*:*SpikeDuringPulse*:*Poisson*'
   for tool in memcheck racecheck; do
     step "sanitizer-$tool" "sanitizer-$tool.log" compute-sanitizer --tool "$tool" --error-exitcode=1 \
@@ -116,6 +130,7 @@ elif [ "$bench" = 1 ]; then
     step bench-brainpy-gpu bench-brainpy-gpu.txt env PYTHONPATH=/tmp/site PYTHONUNBUFFERED=1 python3 \
       bench/brainpy_bench.py --precision float32 --sizes $peer_sizes --json "$OUT/brainpy-gpu.json"
   else
+    [ "$dry_run" = 1 ] && echo "skip bench-brainpy-gpu: no wheels in .whl/"
     summary+=("$(printf '%-28s %-6s %s' bench-brainpy-gpu SKIPPED 'no wheels in .whl/')")
   fi
   step demo-gpu demo-gpu.txt "$BUILD/examples/bionmda_demo" --backend cuda --steps 2000
