@@ -1,7 +1,6 @@
 // The CPU backend: the backend policy of engine_impl over host memory, and
 // the operations around the step (per-post sums, gathers, fills) that need
 // no vector math. The steps themselves are in cpu_kernels.cpp.
-#include <omp.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -19,21 +18,25 @@ namespace {
 // and on a loaded machine the step would wait for a descheduled thread
 // (measured: bench/RESULTS.md, "CPU threads").
 constexpr std::int64_t parallel_threshold = 1 << 15;
-// Rows of a per-post sum below which it runs on the calling thread.
+// Rows of a per-post sum below which it runs on the calling thread, and rows
+// per work item above it.
 constexpr std::int64_t post_parallel_threshold = 4096;
+constexpr std::int64_t rows_per_item = 512;
+// Elements per work item when filling with random initial values.
+constexpr std::int64_t fill_item = 1 << 16;
 
 struct cpu_backend {
   static constexpr memory_space space = memory_space::host;
 
   struct context {
     int device = 0;   // unused: host memory
-    int threads = 0;  // 0 = OpenMP's default
+    int threads = 0;  // 0 = OpenMP's default (OMP_NUM_THREADS, else the cores)
     template <class Real>
     explicit context(const engine_setup<Real>& s) : threads(s.threads) {}
     /// The team for work of this many items (1: the calling thread alone).
     [[nodiscard]] cpu_exec exec(std::int64_t items, std::int64_t threshold = parallel_threshold) const {
       if (items < threshold) return cpu_exec{1};
-      return cpu_exec{threads > 0 ? threads : omp_get_max_threads()};
+      return cpu_exec{threads > 0 ? threads : cpu_default_threads()};
     }
   };
   struct scope {
@@ -73,16 +76,20 @@ struct cpu_backend {
   static void sum_post(const context& c, const post_args<Real>& a, const Real* g, const post_outputs<Real>& out,
                        cudaStream_t) {
     const std::int64_t rows = a.n_post * a.batch;
-    const cpu_exec exec = c.exec(rows, post_parallel_threshold);
-#pragma omp parallel for schedule(static) num_threads(exec.threads) if (exec.threads > 1)
-    for (std::int64_t r = 0; r < rows; ++r) {
-      const std::int64_t b = r / a.n_post;
-      const std::int64_t j = r - b * a.n_post;
-      const Real* gb = g + b * a.units;
-      Real acc = 0;
-      for (std::int64_t k = a.row_offsets[j]; k < a.row_offsets[j + 1]; ++k) acc += a.gmax[k] * gb[a.source[k]];
-      finish_post_row(out, a.mg, r, acc);
-    }
+    parallel_for(c.exec(rows, post_parallel_threshold), (rows + rows_per_item - 1) / rows_per_item,
+                 [&](std::int64_t item) {
+                   const std::int64_t r1 = std::min(rows, (item + 1) * rows_per_item);
+                   for (std::int64_t r = item * rows_per_item; r < r1; ++r) {
+                     const std::int64_t b = r / a.n_post;
+                     const std::int64_t j = r - b * a.n_post;
+                     const Real* gb = g + b * a.units;
+                     Real acc = 0;
+                     for (std::int64_t k = a.row_offsets[j]; k < a.row_offsets[j + 1]; ++k) {
+                       acc += a.gmax[k] * gb[a.source[k]];
+                     }
+                     finish_post_row(out, a.mg, r, acc);
+                   }
+                 });
   }
 
   template <class Real>
@@ -102,11 +109,12 @@ struct cpu_backend {
   template <class Real>
   static void fill_uniform(const context& c, Real* p, std::int64_t n, std::uint64_t key, double low, double high,
                            cudaStream_t) {
-    const cpu_exec exec = c.exec(n);
-#pragma omp parallel for schedule(static) num_threads(exec.threads) if (exec.threads > 1)
-    for (std::int64_t e = 0; e < n; ++e) {
-      p[e] = static_cast<Real>(uniform_initial(key, static_cast<std::uint64_t>(e), low, high));
-    }
+    parallel_for(c.exec(n), (n + fill_item - 1) / fill_item, [&](std::int64_t item) {
+      const std::int64_t e1 = std::min(n, (item + 1) * fill_item);
+      for (std::int64_t e = item * fill_item; e < e1; ++e) {
+        p[e] = static_cast<Real>(uniform_initial(key, static_cast<std::uint64_t>(e), low, high));
+      }
+    });
   }
 };
 

@@ -1,4 +1,4 @@
-// The CPU backend's fused step: OpenMP threads over tiles, SIMD within a tile,
+// The CPU backend's fused step: threads over tiles (cpu_team.hpp), SIMD within a tile,
 // calling the shared per-unit update (detail/kinetics.hpp).
 //
 // This translation unit is compiled with -ffast-math so that GCC vectorises
@@ -10,6 +10,7 @@
 
 #include "bionmda/detail/post_args.hpp"
 #include "cpu_kernels.hpp"
+#include "cpu_team.hpp"
 
 #if defined(__SSE__)
 #include <immintrin.h>
@@ -91,11 +92,8 @@ void run(const state_ptrs<Real>& s, const model_args<Real>& m, Spikes spikes, co
   const std::int64_t N = s.units;
   const std::int64_t tiles_per_row = (N + tile - 1) / tile;
   const std::int64_t tiles = tiles_per_row * s.batch;
-#pragma omp parallel num_threads(exec.threads) if (exec.threads > 1)
-  {
-    const flush_subnormals ftz;
-#pragma omp for schedule(static)
-    for (std::int64_t t = 0; t < tiles; ++t) {
+  parallel_for(exec, tiles, [&](std::int64_t t) {
+      const flush_subnormals ftz;
       const std::int64_t b = t / tiles_per_row;
       const std::int64_t i0 = (t - b * tiles_per_row) * tile;
       const std::int64_t i1 = std::min(N, i0 + tile);
@@ -120,8 +118,7 @@ void run(const state_ptrs<Real>& s, const model_args<Real>& m, Spikes spikes, co
         }
         update_row<Real, PerUnit>(g, x, cd, i0, i1, m, byte_mask{flags, i0});
       }
-    }
-  }
+  });
 }
 
 // Per-synapse mode: units are synapses sorted by postsynaptic neuron. Work
@@ -140,16 +137,13 @@ void run_fused_post(const state_ptrs<Real>& s, const model_args<Real>& m, const 
   auto first_row_from = [&](std::int64_t k) {
     return static_cast<std::int64_t>(std::lower_bound(offsets, offsets + n_post, k) - offsets);
   };
-#pragma omp parallel num_threads(exec.threads) if (exec.threads > 1)
-  {
-    const flush_subnormals ftz;
-#pragma omp for schedule(static)
-    for (std::int64_t w = 0; w < tiles * s.batch; ++w) {
+  parallel_for(exec, tiles * s.batch, [&](std::int64_t w) {
+      const flush_subnormals ftz;
       const std::int64_t b = w / tiles;
       const std::int64_t t = w - b * tiles;
       const std::int64_t j0 = t == 0 ? 0 : first_row_from(t * tile);
       const std::int64_t j1 = t + 1 == tiles ? n_post : first_row_from((t + 1) * tile);
-      if (j0 >= j1) continue;
+      if (j0 >= j1) return;
       const std::int64_t row = b * N;
       const std::uint8_t* pre = in.mask + b * in.n_pre;
       Real* g = s.g + row;
@@ -177,8 +171,7 @@ void run_fused_post(const state_ptrs<Real>& s, const model_args<Real>& m, const 
         }
       }
       finish_rows_until(k_end);
-    }
-  }
+  });
 }
 
 }  // namespace

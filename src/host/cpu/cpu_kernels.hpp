@@ -6,13 +6,9 @@
 
 #include "bionmda/detail/post_args.hpp"
 #include "bionmda/detail/step_args.hpp"
+#include "cpu_team.hpp"
 
 namespace bionmda::detail {
-
-/// How a CPU step runs: threads of its OpenMP team (1 = the calling thread alone).
-struct cpu_exec {
-  int threads = 1;
-};
 
 /// The gates the CPU step is compiled for (one entry per kind of input resolved in the step).
 #define BIONMDA_CPU_GATES(X) X(gate_none) X(gate_dense) X(gate_presynaptic) X(gate_poisson) X(gate_after_events)
