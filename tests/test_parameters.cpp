@@ -52,7 +52,7 @@ TEST(KineticParameters, MatchBrainPyInCheckpointOrder) {
   struct expected {
     const char* name;
     const char* option;
-    unit_value parameters::*member;
+    parameter_member member;
     double default_value;
     const char* unit;
     parameter_kind kind;

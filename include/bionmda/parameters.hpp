@@ -96,6 +96,14 @@ enum class parameter_kind {
   duration      ///< a time, converted once into a whole number of steps of dt
 };
 
+/**
+ * @brief Pointer to one kinetic parameter of parameters, e.g. `&parameters::T`.
+ *
+ * An alias rather than a spelled-out member pointer in declarations: nvcc
+ * rewrites those with parentheses that g++ then warns about (-Wparentheses).
+ */
+using parameter_member = unit_value parameters::*;
+
 /** @brief Description of one kinetic parameter (one row of BIONMDA_KINETIC_PARAMETERS). */
 struct parameter_info {
   const char* name;              ///< field name, as in BrainPy, e.g. "T_dur"
@@ -105,7 +113,7 @@ struct parameter_info {
   double minimum;                ///< valid values are finite and >= minimum, in unit
   parameter_kind kind;           ///< how the value enters the model
   const char* meaning;           ///< one-line description
-  unit_value parameters::*member;  ///< the field of parameters that holds it
+  parameter_member member;       ///< the field of parameters that holds it
 };
 
 /**

@@ -54,7 +54,7 @@ std::vector<double> expand(const unit_value& v, std::int64_t units) {
 
 // Where prepare_model puts each coefficient (the fields the engines read).
 struct prepared_slot {
-  unit_value parameters::*param;
+  parameter_member param;
   double prepared_model::*uniform;
   std::vector<double> prepared_model::*per_unit;
 };
