@@ -14,7 +14,12 @@
 #include <string>
 #include <vector>
 
+#include "bionmda/parameters.hpp"
+
 namespace {
+
+using bionmda::kinetic_parameters;
+using bionmda::parameter_info;
 
 namespace fs = std::filesystem;
 const fs::path data_dir = BIONMDA_TEST_DATA_DIR "/brainpy";
@@ -73,10 +78,9 @@ run_output run_case(const std::string& name, const std::string& precision) {
       << " --steps " << c.at("steps").get<long long>() << " --dt " << c.at("dt").get<double>()
       << " --every " << c.at("every").get<long long>() << " --record all";
   const auto& p = c.at("params");
-  for (const char* k : {"alpha1", "beta1", "alpha2", "beta2", "T"}) {
-    cmd << " --" << k << " " << value_option(p.at(k), work, k);
+  for (const parameter_info& info : kinetic_parameters) {  // case.json uses BrainPy's names
+    cmd << " --" << info.cli_name << " " << value_option(p.at(info.name), work, info.name);
   }
-  cmd << " --T-dur " << value_option(p.at("T_dur"), work, "T_dur");
   cmd << " --g0 " << value_option(c.at("g0"), work, "g0") << " --x0 " << value_option(c.at("x0"), work, "x0");
   cmd << " --spikes '" << (src / "spikes.csv").string() << "' --out '" << (work / "out.csv").string() << "'";
   const int status = std::system(cmd.str().c_str());

@@ -360,6 +360,34 @@ TEST_F(Cli, Info) {
       << r.out;
 }
 
+// Every kinetic parameter is an option whose help line gives its meaning,
+// unit and default, all from kinetic_parameters.
+TEST_F(Cli, SimulateHelpListsEveryKineticParameter) {
+  const auto r = run("simulate --help");
+  ASSERT_EQ(r.code, 0) << r.err;
+  std::vector<std::string> lines;
+  std::istringstream in(r.out);
+  for (std::string line; std::getline(in, line);) lines.push_back(line);
+  for (const parameter_info& info : kinetic_parameters) {
+    SCOPED_TRACE(info.name);
+    const std::string option = std::string("--") + info.cli_name + " ";
+    std::ostringstream def;
+    def << "(default " << info.default_value << ")";
+    int found = 0;
+    for (const std::string& line : lines) {
+      if (line.find(option) == std::string::npos) continue;
+      ++found;
+      EXPECT_NE(line.find(info.meaning), std::string::npos) << line;
+      EXPECT_NE(line.find(std::string("[") + info.unit + "]"), std::string::npos) << line;
+      EXPECT_NE(line.find(def.str()), std::string::npos) << line;
+    }
+    EXPECT_EQ(found, 1) << r.out;
+  }
+  // Independently of the table: BrainPy's T_dur is --T-dur, in ms, 0.5 by default.
+  EXPECT_NE(r.out.find("--T-dur"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("[ms]: a number or a file of N values (default 0.5)"), std::string::npos) << r.out;
+}
+
 // --- Errors: exit 2, a message naming the problem, no output file ---------
 
 struct error_case {

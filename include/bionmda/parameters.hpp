@@ -6,6 +6,7 @@
  * Units: time in ms, rates in 1/ms, concentrations in mM. Defaults are
  * BrainPy's (brainpy.state.BioNMDA). See docs/model.md for the semantics.
  */
+#include <array>
 #include <cstdint>
 #include <string>
 #include <utility>
@@ -45,17 +46,85 @@ class unit_value {
 };
 
 /**
+ * @brief The kinetic parameters, listed once; everything else is generated from this list.
+ *
+ * One row per parameter:
+ * `X(field, cli_name, default_value, unit, minimum, kind, meaning)`:
+ * - `field`: the name of the parameters member, as in BrainPy;
+ * - `cli_name`: the `bionmda simulate` option, without its leading `--`;
+ * - `default_value`: BrainPy's default, in `unit`;
+ * - `unit`: the parameter's unit (time in ms, concentration in mM);
+ * - `minimum`: valid values are finite and >= minimum;
+ * - `kind`: a parameter_kind enumerator: `coefficient` enters the update
+ *   equations as is, `duration` is counted in whole steps of dt;
+ * - `meaning`: one line for documentation and `--help`.
+ *
+ * The order of the rows is the order of the parameters in checkpoint files:
+ * append new parameters at the end and change the checkpoint format version.
+ *
+ * Expand it with a macro of seven arguments, e.g.
+ * `#define NAME_OF(field, ...) #field,` then `BIONMDA_KINETIC_PARAMETERS(NAME_OF)`.
+ */
+#define BIONMDA_KINETIC_PARAMETERS(X)                                                                \
+  X(alpha1, "alpha1", 2.0, "1/ms", 0.0, coefficient, "g opening rate (closed -> open, driven by x)") \
+  X(beta1, "beta1", 0.01, "1/ms", 0.0, coefficient, "g closing rate (open -> closed)")               \
+  X(alpha2, "alpha2", 1.0, "1/(ms*mM)", 0.0, coefficient,                                            \
+    "x activation rate per mM of transmitter (inactive -> active)")                                 \
+  X(beta2, "beta2", 0.5, "1/ms", 0.0, coefficient, "x inactivation rate (active -> inactive)")       \
+  X(T, "T", 1.0, "mM", 0.0, coefficient, "transmitter concentration during a pulse")                 \
+  X(T_dur, "T-dur", 0.5, "ms", 0.0, duration, "pulse duration (0: no pulse)")
+
+/**
  * @brief Kinetic parameters; defaults are BrainPy's.
  *
- * Every field is one value or one value per unit. Valid: finite and >= 0.
+ * One unit_value member per row of BIONMDA_KINETIC_PARAMETERS above: named
+ * by the row's first column (alpha1, beta1, alpha2, beta2, T, T_dur, as in
+ * BrainPy), initialised to its default, in its unit, valid when finite and
+ * >= its minimum. Every field is one value or one value per unit.
+ * kinetic_parameters describes the fields at run time.
  */
 struct parameters {
-  unit_value alpha1 = 2.0;   ///< rate g: closed -> open, driven by x [1/ms]
-  unit_value beta1 = 0.01;   ///< rate g: open -> closed [1/ms]
-  unit_value alpha2 = 1.0;   ///< rate x: inactive -> active per mM transmitter [1/(ms*mM)]
-  unit_value beta2 = 0.5;    ///< rate x: active -> inactive [1/ms]
-  unit_value T = 1.0;        ///< transmitter concentration during a pulse [mM]
-  unit_value T_dur = 0.5;    ///< pulse duration [ms]; 0 disables the pulse
+#define BIONMDA_PARAMETER_FIELD_(field, cli_name, default_value, unit, minimum, kind, meaning) \
+  unit_value field = default_value;
+  BIONMDA_KINETIC_PARAMETERS(BIONMDA_PARAMETER_FIELD_)
+#undef BIONMDA_PARAMETER_FIELD_
+};
+
+/** @brief How a kinetic parameter enters the model. */
+enum class parameter_kind {
+  coefficient,  ///< a rate or concentration used as is in the update equations
+  duration      ///< a time, converted once into a whole number of steps of dt
+};
+
+/**
+ * @brief Pointer to one kinetic parameter of parameters, e.g. `&parameters::T`.
+ *
+ * An alias rather than a spelled-out member pointer in declarations: nvcc
+ * rewrites those with parentheses that g++ then warns about (-Wparentheses).
+ */
+using parameter_member = unit_value parameters::*;
+
+/** @brief Description of one kinetic parameter (one row of BIONMDA_KINETIC_PARAMETERS). */
+struct parameter_info {
+  const char* name;              ///< field name, as in BrainPy, e.g. "T_dur"
+  const char* cli_name;          ///< `bionmda simulate` option without its `--`, e.g. "T-dur"
+  double default_value;          ///< BrainPy's default, in unit
+  const char* unit;              ///< unit of the value, e.g. "1/ms"
+  double minimum;                ///< valid values are finite and >= minimum, in unit
+  parameter_kind kind;           ///< how the value enters the model
+  const char* meaning;           ///< one-line description
+  parameter_member member;       ///< the field of parameters that holds it
+};
+
+/**
+ * @brief Every kinetic parameter, in the order of BIONMDA_KINETIC_PARAMETERS
+ *        (which is also their order in checkpoint files).
+ */
+inline constexpr std::array kinetic_parameters{
+#define BIONMDA_PARAMETER_INFO_(field, cli_name, default_value, unit, minimum, kind, meaning) \
+  parameter_info{#field, cli_name, default_value, unit, minimum, parameter_kind::kind, meaning, &parameters::field},
+    BIONMDA_KINETIC_PARAMETERS(BIONMDA_PARAMETER_INFO_)
+#undef BIONMDA_PARAMETER_INFO_
 };
 
 /**

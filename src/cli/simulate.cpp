@@ -2,12 +2,16 @@
 // write CSV/.npy/SVG outputs atomically, print a JSON summary on request.
 #include <unistd.h>
 
+#include <array>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <sstream>
+#include <string>
+#include <vector>
 
 #include "../io/spike_file.hpp"
 #include "../io/trace.hpp"
@@ -23,7 +27,9 @@ struct simulate_options {
   std::int64_t batch = 1;
   std::int64_t steps = 1000;
   double dt = 0.1;
-  std::string alpha1 = "2.0", beta1 = "0.01", alpha2 = "1.0", beta2 = "0.5", T = "1.0", T_dur = "0.5";
+  // Text of each kinetic parameter option, in the order of kinetic_parameters;
+  // add_simulate fills in the defaults.
+  std::array<std::string, kinetic_parameters.size()> params;
   std::string g0 = "0", x0 = "0";
   std::string backend = "auto";
   std::string precision = "float32";
@@ -43,6 +49,19 @@ struct simulate_options {
 };
 
 [[noreturn]] void fail(const std::string& what) { throw error("bionmda: " + what); }
+
+// Shortest decimal text that reads back as exactly v (e.g. "0.01", not
+// "0.010000000000000000208").
+std::string shortest_text(double v) {
+  char text[32];
+  for (int digits = 1; digits <= 17; ++digits) {
+    std::snprintf(text, sizeof text, "%.*g", digits, v);
+    if (std::strtod(text, nullptr) == v) break;
+  }
+  return text;
+}
+
+std::string option_of(const parameter_info& info) { return std::string("--") + info.cli_name; }
 
 // A number, or a file of one value per unit.
 unit_value unit_option(const std::string& text, const char* option, std::int64_t units) {
@@ -113,7 +132,8 @@ void run_simulate(const simulate_options& given) {
   if (!o.load.empty()) {
     if (o.model_options_given) {
       fail("--load takes sizes, dt, precision, parameters and state from the checkpoint; do not also pass "
-           "--size, --batch, --dt, --precision, --alpha1..--T-dur, --g0 or --x0");
+           "--size, --batch, --dt, --precision, " +
+           option_of(kinetic_parameters.front()) + ".." + option_of(kinetic_parameters.back()) + ", --g0 or --x0");
     }
     const checkpoint_info info = read_checkpoint_info(o.load);
     o.size = info.units;
@@ -130,12 +150,10 @@ void run_simulate(const simulate_options& given) {
   cfg.dt = o.dt;
   cfg.backend = parse_backend(o.backend);
   cfg.precision = parse_precision(o.precision);
-  cfg.params.alpha1 = unit_option(o.alpha1, "--alpha1", o.size);
-  cfg.params.beta1 = unit_option(o.beta1, "--beta1", o.size);
-  cfg.params.alpha2 = unit_option(o.alpha2, "--alpha2", o.size);
-  cfg.params.beta2 = unit_option(o.beta2, "--beta2", o.size);
-  cfg.params.T = unit_option(o.T, "--T", o.size);
-  cfg.params.T_dur = unit_option(o.T_dur, "--T-dur", o.size);
+  for (std::size_t k = 0; k < kinetic_parameters.size(); ++k) {
+    const parameter_info& info = kinetic_parameters[k];
+    cfg.params.*info.member = unit_option(o.params[k], option_of(info).c_str(), o.size);
+  }
   cfg.g0 = initial_option(o.g0, "--g0", o.size);
   cfg.x0 = initial_option(o.x0, "--x0", o.size);
   cfg.host_input_staging = !o.spikes.empty();
@@ -223,12 +241,13 @@ void add_simulate(CLI::App& app) {
   cmd->add_option("--batch", o->batch, "batch entries B (default 1)")->check(CLI::PositiveNumber);
   cmd->add_option("--steps", o->steps, "time steps S (default 1000)")->check(CLI::NonNegativeNumber);
   cmd->add_option("--dt", o->dt, "time step [ms] (default 0.1)");
-  cmd->add_option("--alpha1", o->alpha1, "g opening rate [1/ms]: a number or a file of N values (default 2.0)");
-  cmd->add_option("--beta1", o->beta1, "g closing rate [1/ms] (default 0.01)");
-  cmd->add_option("--alpha2", o->alpha2, "x activation rate [1/(ms*mM)] (default 1.0)");
-  cmd->add_option("--beta2", o->beta2, "x inactivation rate [1/ms] (default 0.5)");
-  cmd->add_option("--T", o->T, "transmitter concentration [mM] (default 1.0)");
-  cmd->add_option("--T-dur", o->T_dur, "pulse duration [ms] (default 0.5)");
+  for (std::size_t k = 0; k < kinetic_parameters.size(); ++k) {
+    const parameter_info& info = kinetic_parameters[k];
+    o->params[k] = shortest_text(info.default_value);
+    cmd->add_option(option_of(info), o->params[k],
+                    std::string(info.meaning) + " [" + info.unit + "]: a number or a file of N values (default " +
+                        o->params[k] + ")");
+  }
   cmd->add_option("--g0", o->g0, "initial g in [0, 1]: a number or a file of N values (default 0)");
   cmd->add_option("--x0", o->x0, "initial x in [0, 1] (default 0)");
   cmd->add_option("--backend", o->backend, "auto, cpu or cuda (default auto)")
@@ -249,8 +268,9 @@ void add_simulate(CLI::App& app) {
                   "start from a checkpoint: its sizes, dt, precision, parameters, state and step counter "
                   "(recorded steps continue its numbering; the Poisson seed defaults to the saved one)");
   cmd->callback([o, cmd] {
-    for (const char* name : {"--size", "--batch", "--dt", "--precision", "--alpha1", "--beta1", "--alpha2",
-                             "--beta2", "--T", "--T-dur", "--g0", "--x0"}) {
+    std::vector<std::string> model_options = {"--size", "--batch", "--dt", "--precision", "--g0", "--x0"};
+    for (const parameter_info& info : kinetic_parameters) model_options.push_back(option_of(info));
+    for (const std::string& name : model_options) {
       if (cmd->count(name) > 0) o->model_options_given = true;
     }
     o->seed_given = cmd->count("--seed") > 0;

@@ -202,12 +202,8 @@ decoded decode(const std::string& path) {
   c.batch = d.h.batch;
   c.dt = d.h.dt;
   c.precision = d.h.precision == 0 ? precision::float32 : precision::float64;
-  c.params.alpha1 = get_value(r, "alpha1", n);
-  c.params.beta1 = get_value(r, "beta1", n);
-  c.params.alpha2 = get_value(r, "alpha2", n);
-  c.params.beta2 = get_value(r, "beta2", n);
-  c.params.T = get_value(r, "T", n);
-  c.params.T_dur = get_value(r, "T_dur", n);
+  // The kinetic parameters, in the order of kinetic_parameters (the file format).
+  for (const parameter_info& info : kinetic_parameters) c.params.*info.member = get_value(r, info.name, n);
   c.g0 = get_initial(r, "g0", e);
   c.x0 = get_initial(r, "x0", e);
   // The state arrays must fit in what is left, before any allocation.
@@ -265,12 +261,7 @@ void save_checkpoint(const population& pop, const std::string& path, std::uint64
   pop.synchronize();  // also refuses a moved-from population
   const population_config& c = pop.config();
   detail::writer w;
-  detail::put_value(w, c.params.alpha1);
-  detail::put_value(w, c.params.beta1);
-  detail::put_value(w, c.params.alpha2);
-  detail::put_value(w, c.params.beta2);
-  detail::put_value(w, c.params.T);
-  detail::put_value(w, c.params.T_dur);
+  for (const parameter_info& info : kinetic_parameters) detail::put_value(w, c.params.*info.member);
   detail::put_initial(w, c.g0);
   detail::put_initial(w, c.x0);
   const std::int64_t n_pre = pop.presynaptic_size();
@@ -343,12 +334,10 @@ void restore_checkpoint(population& pop, const std::string& path, checkpoint_inf
   BIONMDA_EXPECTS(d.cfg.precision == c.precision, "checkpoint " << path << " is " << to_string(d.cfg.precision)
                                                                 << "; the population is " << to_string(c.precision));
   BIONMDA_EXPECTS(d.cfg.dt == c.dt, "checkpoint " << path << " has dt " << d.cfg.dt << " ms; the population " << c.dt);
-  const bool same = detail::same_value(d.cfg.params.alpha1, c.params.alpha1) &&
-                    detail::same_value(d.cfg.params.beta1, c.params.beta1) &&
-                    detail::same_value(d.cfg.params.alpha2, c.params.alpha2) &&
-                    detail::same_value(d.cfg.params.beta2, c.params.beta2) &&
-                    detail::same_value(d.cfg.params.T, c.params.T) && detail::same_value(d.cfg.params.T_dur, c.params.T_dur);
-  BIONMDA_EXPECTS(same, "checkpoint " << path << " has other kinetic parameters than the population");
+  for (const parameter_info& p : kinetic_parameters) {
+    BIONMDA_EXPECTS(detail::same_value(d.cfg.params.*p.member, c.params.*p.member),
+                    "checkpoint " << path << " has other kinetic parameters than the population");
+  }
   for (std::size_t k = 0; k < d.g.size(); ++k) {
     BIONMDA_EXPECTS(d.g[k] >= 0 && d.g[k] <= 1 && d.x[k] >= 0 && d.x[k] <= 1,
                     "checkpoint " << path << ": state element " << k << " is outside [0, 1]");

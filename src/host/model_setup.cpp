@@ -1,6 +1,7 @@
 #include "model_setup.hpp"
 
 #include <cmath>
+#include <iterator>
 #include <limits>
 #include <string>
 
@@ -22,26 +23,28 @@ countdown_t pulse_steps_for(double T_dur, double dt) {
 
 namespace {
 
-void check_rate(double v, const char* name, std::int64_t unit) {
-  if (std::isfinite(v) && v >= 0) return;
+void check_minimum(double v, const parameter_info& info, std::int64_t unit) {
+  if (std::isfinite(v) && v >= info.minimum) return;
   if (unit < 0) {
-    BIONMDA_FAIL_AS(invalid_argument, "parameter " << name << " must be finite and >= 0, got " << v);
+    BIONMDA_FAIL_AS(invalid_argument,
+                    "parameter " << info.name << " must be finite and >= " << info.minimum << ", got " << v);
   }
-  BIONMDA_FAIL_AS(invalid_argument, "parameter " << name << "[" << unit
-                                                 << "] must be finite and >= 0, got " << v);
+  BIONMDA_FAIL_AS(invalid_argument, "parameter " << info.name << "[" << unit << "] must be finite and >= "
+                                                 << info.minimum << ", got " << v);
 }
 
-void check_value(const unit_value& v, const char* name, std::int64_t units) {
+void check_value(const parameters& p, const parameter_info& info, std::int64_t units) {
+  const unit_value& v = p.*info.member;
   if (!v.is_per_unit()) {
-    check_rate(v.uniform(), name, -1);
+    check_minimum(v.uniform(), info, -1);
     return;
   }
   const auto& a = v.per_unit();
   BIONMDA_EXPECTS(static_cast<std::int64_t>(a.size()) == units,
-                  "parameter " << name << " has " << a.size()
+                  "parameter " << info.name << " has " << a.size()
                                << " per-unit values but the population has " << units
                                << " units");
-  for (std::size_t i = 0; i < a.size(); ++i) check_rate(a[i], name, static_cast<std::int64_t>(i));
+  for (std::size_t i = 0; i < a.size(); ++i) check_minimum(a[i], info, static_cast<std::int64_t>(i));
 }
 
 std::vector<double> expand(const unit_value& v, std::int64_t units) {
@@ -49,43 +52,77 @@ std::vector<double> expand(const unit_value& v, std::int64_t units) {
   return std::vector<double>(static_cast<std::size_t>(units), v.uniform());
 }
 
+// Where prepare_model puts each coefficient (the fields the engines read).
+struct prepared_slot {
+  parameter_member param;
+  double prepared_model::*uniform;
+  std::vector<double> prepared_model::*per_unit;
+};
+constexpr prepared_slot prepared_slots[] = {
+    {&parameters::alpha1, &prepared_model::alpha1, &prepared_model::alpha1_u},
+    {&parameters::beta1, &prepared_model::beta1, &prepared_model::beta1_u},
+    {&parameters::alpha2, &prepared_model::alpha2, &prepared_model::alpha2_u},
+    {&parameters::beta2, &prepared_model::beta2, &prepared_model::beta2_u},
+    {&parameters::T, &prepared_model::T, &prepared_model::T_u},
+};
+
+constexpr const prepared_slot* find_slot(const parameter_info& info) {
+  for (const prepared_slot& s : prepared_slots) {
+    if (s.param == info.member) return &s;
+  }
+  return nullptr;
+}
+
+constexpr bool one_slot_per_coefficient() {
+  std::size_t coefficients = 0, durations = 0;
+  for (const parameter_info& info : kinetic_parameters) {
+    if (info.kind == parameter_kind::coefficient) {
+      if (find_slot(info) == nullptr) return false;
+      ++coefficients;
+    } else {
+      ++durations;
+    }
+  }
+  return coefficients == std::size(prepared_slots) && durations == 1;
+}
+// A new coefficient needs fields in prepared_model and a slot above; a second
+// duration would need its own pulse fields.
+static_assert(one_slot_per_coefficient(), "prepared_slots must match kinetic_parameters");
+
 }  // namespace
 
 prepared_model prepare_model(const parameters& p, double dt, std::int64_t units) {
   BIONMDA_EXPECTS(std::isfinite(dt) && dt > 0, "dt must be finite and > 0 ms, got " << dt);
   BIONMDA_EXPECTS(units >= 0, "units (N) must be >= 0, got " << units);
-  check_value(p.alpha1, "alpha1", units);
-  check_value(p.beta1, "beta1", units);
-  check_value(p.alpha2, "alpha2", units);
-  check_value(p.beta2, "beta2", units);
-  check_value(p.T, "T", units);
-  check_value(p.T_dur, "T_dur", units);
+  for (const parameter_info& info : kinetic_parameters) check_value(p, info, units);
 
   prepared_model m;
   m.dt = dt;
   m.units = units;
-  m.per_unit = p.alpha1.is_per_unit() || p.beta1.is_per_unit() || p.alpha2.is_per_unit() ||
-               p.beta2.is_per_unit() || p.T.is_per_unit() || p.T_dur.is_per_unit();
-  if (!m.per_unit) {
-    m.alpha1 = p.alpha1.uniform();
-    m.beta1 = p.beta1.uniform();
-    m.alpha2 = p.alpha2.uniform();
-    m.beta2 = p.beta2.uniform();
-    m.T = p.T.uniform();
-    m.pulse_steps = pulse_steps_for(p.T_dur.uniform(), dt);
-    return m;
-  }
-  m.alpha1_u = expand(p.alpha1, units);
-  m.beta1_u = expand(p.beta1, units);
-  m.alpha2_u = expand(p.alpha2, units);
-  m.beta2_u = expand(p.beta2, units);
-  m.T_u = expand(p.T, units);
-  m.pulse_u.resize(static_cast<std::size_t>(units));
-  for (std::int64_t i = 0; i < units; ++i) {
-    try {
-      m.pulse_u[static_cast<std::size_t>(i)] = pulse_steps_for(p.T_dur.at(i), dt);
-    } catch (const invalid_argument& e) {
-      throw invalid_argument(std::string(e.what()) + " (parameter T_dur[" + std::to_string(i) + "])");
+  for (const parameter_info& info : kinetic_parameters) m.per_unit = m.per_unit || (p.*info.member).is_per_unit();
+  for (const parameter_info& info : kinetic_parameters) {
+    const unit_value& v = p.*info.member;
+    if (info.kind == parameter_kind::coefficient) {
+      const prepared_slot* s = find_slot(info);
+      if (m.per_unit) {
+        m.*(s->per_unit) = expand(v, units);
+      } else {
+        m.*(s->uniform) = v.uniform();
+      }
+      continue;
+    }
+    // The duration: a whole number of steps, per unit or for all.
+    if (!m.per_unit) {
+      m.pulse_steps = pulse_steps_for(v.uniform(), dt);
+      continue;
+    }
+    m.pulse_u.resize(static_cast<std::size_t>(units));
+    for (std::int64_t i = 0; i < units; ++i) {
+      try {
+        m.pulse_u[static_cast<std::size_t>(i)] = pulse_steps_for(v.at(i), dt);
+      } catch (const invalid_argument& e) {
+        throw invalid_argument(std::string(e.what()) + " (parameter " + info.name + "[" + std::to_string(i) + "])");
+      }
     }
   }
   return m;
@@ -96,19 +133,18 @@ void check_representable(const parameters& p, double dt, std::int64_t units, bio
   const double limit = f32 ? 1e30 : 1e300;
   const char* pname = f32 ? "float32" : "float64";
   BIONMDA_EXPECTS(dt >= 1e-30, "dt = " << dt << " ms is too small to represent in " << pname);
-  struct named {
-    const unit_value* v;
-    const char* name;
-  };
-  for (const named& n : {named{&p.alpha1, "alpha1"}, named{&p.beta1, "beta1"}, named{&p.alpha2, "alpha2"},
-                         named{&p.beta2, "beta2"}, named{&p.T, "T"}}) {
-    for (std::int64_t i = 0; i < (n.v->is_per_unit() ? units : 1); ++i) {
-      const double v = n.v->at(i);
-      BIONMDA_EXPECTS(v <= limit, "parameter " << n.name << (n.v->is_per_unit() ? "[" + std::to_string(i) + "]" : "")
-                                               << " = " << v << " is too large for " << pname << " (at most "
-                                               << limit << ")");
+  for (const parameter_info& info : kinetic_parameters) {
+    // A duration only becomes a step count (bounded by pulse_steps_for).
+    if (info.kind != parameter_kind::coefficient) continue;
+    const unit_value& v = p.*info.member;
+    for (std::int64_t i = 0; i < (v.is_per_unit() ? units : 1); ++i) {
+      const double value = v.at(i);
+      BIONMDA_EXPECTS(value <= limit, "parameter " << info.name << (v.is_per_unit() ? "[" + std::to_string(i) + "]" : "")
+                                                   << " = " << value << " is too large for " << pname << " (at most "
+                                                   << limit << ")");
     }
   }
+  // The x update's rate during a pulse (ax_on in unit_coeffs).
   const std::int64_t count = (p.alpha2.is_per_unit() || p.T.is_per_unit()) ? units : 1;
   for (std::int64_t i = 0; i < count; ++i) {
     const double product = p.alpha2.at(i) * p.T.at(i);
