@@ -65,12 +65,12 @@ namespace bionmda::test {
                                                     const std::vector<std::int32_t>& sources,
                                                     std::int64_t n_pre, std::int64_t batch);
 
-/// The dense mask that step_poisson(rate_hz, seed) draws at step `step`
+/// The dense mask that step(poisson{rate_hz, seed}) draws at step `step`
 /// (its documented rule: element e spikes when draw_bits(key, e) < p * 2^64).
 [[nodiscard]] std::vector<std::uint8_t> poisson_mask(double rate_hz, double dt, std::uint64_t seed,
                                                      std::int64_t step, std::int64_t elements);
 
-/// Whether element e spikes at step `step` under step_poisson(rate_hz, seed).
+/// Whether element e spikes at step `step` under step(poisson{rate_hz, seed}).
 [[nodiscard]] bool poisson_spike(double rate_hz, double dt, std::uint64_t seed, std::int64_t step,
                                  std::int64_t e);
 
