@@ -165,6 +165,9 @@ void run_simulate(const simulate_options& given) {
     first_step = info.step_count;
     return loaded;
   }();
+  // Only the recorded elements cross to the host: gathered where the state lives.
+  const std::vector<std::int64_t> recorded = tr.elements(pop.units());
+  std::vector<double> rec_g(recorded.size()), rec_x(recorded.size());
 
   const auto t0 = std::chrono::steady_clock::now();
   {
@@ -185,7 +188,10 @@ void run_simulate(const simulate_options& given) {
       } else {
         pop.step_async();
       }
-      if (recording && (s + 1) % o.every == 0) tr.record(first_step + s, pop.g(), pop.x(), o.size);
+      if (recording && (s + 1) % o.every == 0) {
+        pop.gather(host_span<const std::int64_t>(recorded), host_span<double>(rec_g), host_span<double>(rec_x));
+        tr.record(first_step + s, rec_g, rec_x);
+      }
       bar.update(s + 1);
     }
     pop.synchronize();
