@@ -260,6 +260,130 @@ TEST_F(Cli, RecordSubsetAndDefaults) {
   EXPECT_NE(r.err.find("--record"), std::string::npos) << r.err;
 }
 
+// The value of a trace row in the run's precision: %.9g round-trips float32
+// and %.17g float64, so equality here is bit-for-bit equality of the state.
+bool same_in_precision(double trace_value, double state_value, bool float32) {
+  return float32 ? static_cast<float>(trace_value) == static_cast<float>(state_value) : trace_value == state_value;
+}
+
+// --spikes feeds each step's element list as sparse events (no N*B mask): on
+// a population where a dense mask would be noticeable, the trace is bit for
+// bit that of the same spikes given to the library as dense masks.
+TEST_F(Cli, SparseSpikeFileMatchesDenseMasksOnALargePopulation) {
+  const std::int64_t N = 200000, B = 2, S = 50;
+  const std::vector<std::int64_t> units = {0, 17, 99999, 123456, 199999};
+  // A handful of spikes per step: mostly on recorded units (so the trace
+  // moves), some anywhere, and one duplicate row (a duplicate is one spike).
+  std::mt19937_64 rng(11);
+  std::vector<std::vector<std::int64_t>> hits(static_cast<std::size_t>(S));
+  std::string csv = "step,batch,unit\n";
+  for (std::int64_t s = 0; s < S; ++s) {
+    for (int k = 0; k < 4; ++k) {
+      const std::int64_t b = static_cast<std::int64_t>(rng() % B);
+      const std::int64_t u = k < 2 ? units[rng() % units.size()] : static_cast<std::int64_t>(rng() % N);
+      if (rng() % 3 == 0) continue;  // some steps get fewer, some none
+      hits[static_cast<std::size_t>(s)].push_back(b * N + u);
+      csv += std::to_string(s) + "," + std::to_string(b) + "," + std::to_string(u) + "\n";
+      if (s == 7 && k == 0) csv += std::to_string(s) + "," + std::to_string(b) + "," + std::to_string(u) + "\n";
+    }
+  }
+  write("s.csv", csv);
+  std::string record;
+  for (auto u : units) record += (record.empty() ? "" : ",") + std::to_string(u);
+
+  for (const bool float32 : {true, false}) {
+    const std::string prec = float32 ? "float32" : "float64";
+    SCOPED_TRACE(prec);
+    const auto r = run("simulate --backend cpu --precision " + prec + " --size 200000 --batch 2 --steps 50"
+                       " --alpha1 1.5 --beta1 0.02 --alpha2 0.8 --beta2 0.4 --T 1.2 --T-dur 0.35"
+                       " --spikes s.csv --record " + record + " --out t.csv --quiet");
+    ASSERT_EQ(r.code, 0) << r.err;
+    const auto rows = read_trace_csv(slurp(path("t.csv")));
+    ASSERT_EQ(rows.size(), static_cast<std::size_t>(S * B) * units.size());
+
+    population_config cfg;
+    cfg.units = N;
+    cfg.batch = B;
+    cfg.backend = backend::cpu;
+    cfg.precision = float32 ? precision::float32 : precision::float64;
+    cfg.params.alpha1 = 1.5;
+    cfg.params.beta1 = 0.02;
+    cfg.params.alpha2 = 0.8;
+    cfg.params.beta2 = 0.4;
+    cfg.params.T = 1.2;
+    cfg.params.T_dur = 0.35;
+    population pop(cfg);
+    std::vector<std::uint8_t> mask(static_cast<std::size_t>(N * B), 0);
+    std::size_t k = 0;
+    bool moved = false;
+    for (std::int64_t s = 0; s < S; ++s) {
+      for (auto e : hits[static_cast<std::size_t>(s)]) mask[static_cast<std::size_t>(e)] = 1;
+      pop.step(dense_mask(host_span<const std::uint8_t>(mask)));
+      for (auto e : hits[static_cast<std::size_t>(s)]) mask[static_cast<std::size_t>(e)] = 0;
+      const auto g = pop.g(), x = pop.x();
+      for (std::int64_t b = 0; b < B; ++b) {
+        for (auto u : units) {
+          const auto& row = rows[k++];
+          const auto e = static_cast<std::size_t>(b * N + u);
+          ASSERT_EQ(row.step, s);
+          ASSERT_EQ(row.batch, b);
+          ASSERT_EQ(row.unit, u);
+          ASSERT_TRUE(same_in_precision(row.g, g[e], float32))
+              << "step " << s << " batch " << b << " unit " << u << ": g " << row.g << " vs " << g[e];
+          ASSERT_TRUE(same_in_precision(row.x, x[e], float32))
+              << "step " << s << " batch " << b << " unit " << u << ": x " << row.x << " vs " << x[e];
+          moved = moved || g[e] > 0;
+        }
+      }
+    }
+    EXPECT_TRUE(moved) << "the spikes must reach recorded units, or the comparison proves little";
+  }
+}
+
+// --record i,j with --batch > 1: the CLI gathers only the recorded elements
+// e = b * N + i, and each row (step, batch, unit) holds that element's g and x.
+TEST_F(Cli, RecordedUnitsAcrossTheBatchMatchTheLibrary) {
+  const std::int64_t N = 10, B = 2, S = 60;
+  const std::vector<std::int64_t> units = {3, 7};
+  const auto r = run("simulate --backend cpu --precision float64 --size 10 --batch 2 --steps 60"
+                     " --g0 0.2 --x0 0.4 --rate 1500 --seed 6 --every 4 --record 3,7 --out t.csv --quiet");
+  ASSERT_EQ(r.code, 0) << r.err;
+  const auto rows = read_trace_csv(slurp(path("t.csv")));
+  ASSERT_EQ(rows.size(), static_cast<std::size_t>(S / 4 * B) * units.size());
+
+  population_config cfg;
+  cfg.units = N;
+  cfg.batch = B;
+  cfg.backend = backend::cpu;
+  cfg.precision = precision::float64;
+  cfg.g0 = initial_value::constant(0.2);
+  cfg.x0 = initial_value::constant(0.4);
+  population pop(cfg);
+  std::size_t k = 0;
+  for (std::int64_t s = 0; s < S; ++s) {
+    pop.step(poisson{1500, 6});
+    if ((s + 1) % 4 != 0) continue;
+    const auto g = pop.g(), x = pop.x();
+    for (std::int64_t b = 0; b < B; ++b) {
+      for (auto u : units) {
+        const auto& row = rows[k++];
+        const auto e = static_cast<std::size_t>(b * N + u);
+        ASSERT_EQ(row.step, s);
+        ASSERT_EQ(row.batch, b);
+        ASSERT_EQ(row.unit, u);
+        ASSERT_EQ(row.g, g[e]) << "step " << s << " batch " << b << " unit " << u;
+        ASSERT_EQ(row.x, x[e]) << "step " << s << " batch " << b << " unit " << u;
+      }
+    }
+  }
+  // The four series end apart, or a mixed-up order could go unseen.
+  const auto g = pop.g();
+  const std::vector<double> last = {g[3], g[7], g[N + 3], g[N + 7]};
+  for (std::size_t i = 0; i < last.size(); ++i) {
+    for (std::size_t j = i + 1; j < last.size(); ++j) EXPECT_NE(last[i], last[j]) << "series " << i << ", " << j;
+  }
+}
+
 TEST_F(Cli, PoissonIsReproducibleFromTheSeed) {
   const std::string common = "simulate --backend cpu --size 20 --steps 300 --rate 100 --quiet --record all";
   ASSERT_EQ(run(common + " --seed 4 --out a.csv").code, 0);

@@ -156,6 +156,8 @@ void run_simulate(const simulate_options& given) {
   }
   cfg.g0 = initial_option(o.g0, "--g0", o.size);
   cfg.x0 = initial_option(o.x0, "--x0", o.size);
+  // --spikes passes host-memory event lists, which the CUDA backend stages
+  // through a device buffer; other runs save that buffer.
   cfg.host_input_staging = !o.spikes.empty();
 
   // Read and check every input before the (possibly long) run.
@@ -181,24 +183,33 @@ void run_simulate(const simulate_options& given) {
     first_step = info.step_count;
     return loaded;
   }();
-  std::vector<std::uint8_t> mask;
-  if (!o.spikes.empty()) mask.assign(static_cast<std::size_t>(pop.elements()), 0);
+  // Only the recorded elements cross to the host: gathered where the state lives.
+  const std::vector<std::int64_t> recorded = tr.elements(pop.units());
+  std::vector<double> rec_g(recorded.size()), rec_x(recorded.size());
 
   const auto t0 = std::chrono::steady_clock::now();
   {
     progress bar(!o.quiet, o.steps);
     for (std::int64_t s = 0; s < o.steps; ++s) {
       if (!o.spikes.empty()) {
+        // The file's element list of this step as sparse events: no N*B mask
+        // and no wait. The list outlives the run, so the CUDA backend's
+        // upload may read it after step_async returns.
         const auto& hits = spikes.by_step[static_cast<std::size_t>(s)];
-        for (auto e : hits) mask[static_cast<std::size_t>(e)] = 1;
-        pop.step(dense_mask(host_span<const std::uint8_t>(mask)));
-        for (auto e : hits) mask[static_cast<std::size_t>(e)] = 0;
+        if (hits.empty()) {
+          pop.step_async();
+        } else {
+          pop.step_async(spike_events(host_span<const std::int64_t>(hits)));
+        }
       } else if (o.rate >= 0) {
         pop.step_async(poisson{o.rate, seed});
       } else {
         pop.step_async();
       }
-      if (recording && (s + 1) % o.every == 0) tr.record(first_step + s, pop.g(), pop.x(), o.size);
+      if (recording && (s + 1) % o.every == 0) {
+        pop.gather(host_span<const std::int64_t>(recorded), host_span<double>(rec_g), host_span<double>(rec_x));
+        tr.record(first_step + s, rec_g, rec_x);
+      }
       bar.update(s + 1);
     }
     pop.synchronize();

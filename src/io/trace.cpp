@@ -11,15 +11,25 @@
 
 namespace bionmda::io {
 
-void trace::record(std::int64_t s, const std::vector<double>& g, const std::vector<double>& x,
-                   std::int64_t n_units) {
-  steps.push_back(s);
+std::vector<std::int64_t> trace::elements(std::int64_t n_units) const {
+  std::vector<std::int64_t> e;
+  e.reserve(static_cast<std::size_t>(batch) * units.size());
   for (std::int64_t b = 0; b < batch; ++b) {
-    for (std::int64_t u : units) {
-      const auto e = static_cast<std::size_t>(b * n_units + u);
-      values.push_back(g[e]);
-      values.push_back(x[e]);
-    }
+    for (std::int64_t u : units) e.push_back(b * n_units + u);
+  }
+  return e;
+}
+
+void trace::record(std::int64_t s, const std::vector<double>& g, const std::vector<double>& x) {
+  const std::size_t n = static_cast<std::size_t>(batch) * units.size();
+  if (g.size() != n || x.size() != n) {
+    throw error("bionmda: trace::record: " + std::to_string(g.size()) + " g and " + std::to_string(x.size()) +
+                " x values for " + std::to_string(n) + " recorded elements");
+  }
+  steps.push_back(s);
+  for (std::size_t k = 0; k < n; ++k) {
+    values.push_back(g[k]);
+    values.push_back(x[k]);
   }
 }
 

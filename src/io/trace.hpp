@@ -15,9 +15,11 @@ struct trace {
   bool float32 = true;              ///< the run's precision (decides digits and dtype)
   double dt = 0.1;                  ///< ms, for the plot's time axis
 
-  /// Appends step s from full state vectors g, x laid out [batch][N].
-  void record(std::int64_t s, const std::vector<double>& g, const std::vector<double>& x,
-              std::int64_t n_units);
+  /// The recorded elements e = b * n_units + u of a population of n_units
+  /// per batch entry, in the order record() takes their values ([batch][units]).
+  [[nodiscard]] std::vector<std::int64_t> elements(std::int64_t n_units) const;
+  /// Appends step s from g, x of the elements() only (batch * units.size() each).
+  void record(std::int64_t s, const std::vector<double>& g, const std::vector<double>& x);
 };
 
 /// CSV text: header step,batch,unit,g,x; %.9g (float32) or %.17g (float64).
