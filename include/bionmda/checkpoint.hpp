@@ -12,6 +12,12 @@
  * an xxHash64 checksum, and is written atomically (temporary file, flush to
  * disk, rename). A checkpoint written by one backend loads in the other, and
  * N steps + save + load + M steps equals N + M steps bit for bit.
+ *
+ * Memory: g, x and the countdowns travel between the population and the file
+ * in chunks of checkpoint_chunk_elements, in the state's own precision, and
+ * the checksum is computed as the bytes go by. Saving, loading and restoring
+ * need at most one chunk (16 MiB) of extra host memory beyond the parameters
+ * and the presynaptic sources, whatever N * B is.
  */
 #include <cstdint>
 #include <string>
@@ -19,6 +25,12 @@
 #include "bionmda/population.hpp"
 
 namespace bionmda {
+
+/**
+ * @brief Elements of g, x or the countdowns moved between a population and a
+ *        checkpoint file at a time: 16 MiB of float64, 8 MiB of float32.
+ */
+inline constexpr std::int64_t checkpoint_chunk_elements = std::int64_t{1} << 21;
 
 /** @brief What a checkpoint file says about itself. */
 struct checkpoint_info {
@@ -49,7 +61,11 @@ void save_checkpoint(const population& pop, const std::string& path, std::uint64
 /**
  * @brief Replaces pop's state (g, x, countdowns, step counter, sources) with a
  *        checkpoint's. The file must match pop's sizes, precision, dt and
- *        parameters; any problem raises before pop changes.
+ *        parameters; any problem raises before pop changes. Reads the file
+ *        twice: once to check the checksum and every value, once to write.
+ * @throw bionmda::error for a bad file (as load_checkpoint), naming it
+ * @throw bionmda::invalid_argument when the file does not match pop, or holds a
+ *        value outside [0, 1] or a countdown beyond its unit's pulse length
  */
 void restore_checkpoint(population& pop, const std::string& path, checkpoint_info* info = nullptr);
 

@@ -1,11 +1,20 @@
 // Checkpoint files: header, payload, xxHash64 checksum. See checkpoint.hpp.
+//
+// The state is written and read in chunks of checkpoint_chunk_elements in its
+// own precision, and the checksum is computed as the bytes go by, so the
+// extra host memory does not grow with the number of elements: one chunk,
+// plus the parameters and the presynaptic sources.
 #include "bionmda/checkpoint.hpp"
 
+#include <algorithm>
+#include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <exception>
+#include <filesystem>
 #include <fstream>
-#include <iterator>
 #include <ostream>
+#include <typeinfo>
 #include <vector>
 
 #define XXH_INLINE_ALL
@@ -35,42 +44,69 @@ struct header {
 };
 constexpr std::size_t header_bytes = 8 + 4 + 4 + 1 + 4 * 8 + 8 + 8 + 8;
 
+// Bytes hashed per read when only the checksum is wanted.
+constexpr std::size_t hash_buffer_bytes = std::size_t{1} << 20;
+
+// Out of line on purpose: inlined into the hashing of one small value, GCC's
+// -Warray-bounds misreads xxHash's unrolled loops (a false positive at -O3).
+[[gnu::noinline]] void hash_update(XXH64_state_t& state, const void* p, std::size_t n) { XXH64_update(&state, p, n); }
+
+// Writes to a stream and hashes what it writes; or, built without a stream,
+// only counts (to size the payload before writing it).
 class writer {
  public:
+  writer() = default;
+  writer(std::ostream& out, XXH64_state_t& hash) : out_(&out), hash_(&hash) {}
   template <class T>
   void put(const T& v) {
-    const auto* p = reinterpret_cast<const char*>(&v);
-    buf_.insert(buf_.end(), p, p + sizeof(T));
+    put_bytes(&v, sizeof(T));
   }
   void put_bytes(const void* p, std::size_t n) {
-    const auto* c = static_cast<const char*>(p);
-    buf_.insert(buf_.end(), c, c + n);
+    bytes_ += n;
+    if (out_ == nullptr || n == 0) return;
+    hash_update(*hash_, p, n);
+    out_->write(static_cast<const char*>(p), static_cast<std::streamsize>(n));
   }
   void put_doubles(const std::vector<double>& v) {
     put<std::int64_t>(static_cast<std::int64_t>(v.size()));
     put_bytes(v.data(), v.size() * sizeof(double));
   }
-  std::vector<char>& bytes() { return buf_; }
+  [[nodiscard]] std::uint64_t bytes() const { return bytes_; }
 
  private:
-  std::vector<char> buf_;
+  std::ostream* out_ = nullptr;
+  XXH64_state_t* hash_ = nullptr;
+  std::uint64_t bytes_ = 0;
 };
 
+// Reads a checkpoint front to back, hashing every byte it reads, never more
+// than asked for: a caller bounds each read by the header's claims (end) and
+// the file's size before allocating anything.
 class reader {
  public:
-  reader(const char* data, std::size_t size, std::string name) : p_(data), end_(data + size), name_(std::move(name)) {}
+  explicit reader(const std::string& path) : in_(path, std::ios::binary), name_(path) {
+    if (!in_) throw error("bionmda: cannot open checkpoint '" + path + "' for reading");
+    std::error_code ec;
+    if (std::filesystem::is_directory(path, ec)) {
+      throw error("bionmda: cannot open checkpoint '" + path + "' for reading: it is a directory");
+    }
+    in_.seekg(0, std::ios::end);
+    const std::streamoff size = in_.tellg();
+    in_.seekg(0, std::ios::beg);
+    if (!in_ || size < 0) throw error("bionmda: cannot read checkpoint '" + path + "'");
+    size_ = static_cast<std::uint64_t>(size);
+    end_ = size_ >= 8 ? size_ - 8 : 0;
+    XXH64_reset(&hash_, 0);
+  }
   template <class T>
   T get(const char* what) {
-    need(sizeof(T), what);
     T v;
-    std::memcpy(&v, p_, sizeof(T));
-    p_ += sizeof(T);
+    get_bytes(&v, sizeof(T), what);
     return v;
   }
   void get_bytes(void* out, std::size_t n, const char* what) {
-    need(n, what);
-    if (n > 0) std::memcpy(out, p_, n);
-    p_ += n;
+    if (remaining() < n) throw error("bionmda: checkpoint " + name_ + ": truncated while reading " + what);
+    read_hashed(out, n, what);
   }
   std::vector<double> get_doubles(const char* what, std::int64_t max_count) {
     const auto n = get<std::int64_t>(what);
@@ -82,18 +118,49 @@ class reader {
     get_bytes(v.data(), v.size() * sizeof(double), what);
     return v;
   }
-  [[nodiscard]] bool done() const { return p_ == end_; }
-  [[nodiscard]] std::size_t remaining() const { return static_cast<std::size_t>(end_ - p_); }
+  /** Reads (and hashes) the rest up to the checksum, then compares it. */
+  void verify_checksum() {
+    const std::uint64_t body = size_ - 8;  // callers have checked size_ >= header + 8
+    std::vector<char> buf(static_cast<std::size_t>(std::min<std::uint64_t>(hash_buffer_bytes, body - pos_)));
+    while (pos_ < body) {
+      const auto n = static_cast<std::size_t>(std::min<std::uint64_t>(buf.size(), body - pos_));
+      read_hashed(buf.data(), n, "the payload");
+    }
+    std::uint64_t stored = 0;
+    in_.read(reinterpret_cast<char*>(&stored), sizeof stored);
+    if (in_.gcount() != sizeof stored) {
+      throw error("bionmda: checkpoint " + name_ + ": truncated while reading the checksum");
+    }
+    if (stored != XXH64_digest(&hash_)) throw error("bionmda: checkpoint " + name_ + " is corrupted (checksum mismatch)");
+  }
+  /** Goes back to pos (a second pass over checked bytes; the hash no longer matters). */
+  void seek(std::uint64_t pos) {
+    in_.clear();
+    in_.seekg(static_cast<std::streamoff>(pos), std::ios::beg);
+    if (!in_) throw error("bionmda: checkpoint " + name_ + ": cannot seek back to byte " + std::to_string(pos));
+    pos_ = pos;
+  }
+  void set_end(std::uint64_t end) { end_ = end; }
+  [[nodiscard]] std::uint64_t size() const { return size_; }
+  [[nodiscard]] std::uint64_t position() const { return pos_; }
+  [[nodiscard]] std::size_t remaining() const { return static_cast<std::size_t>(end_ > pos_ ? end_ - pos_ : 0); }
+  [[nodiscard]] bool done() const { return pos_ == end_; }
+  [[nodiscard]] const std::string& name() const { return name_; }
 
  private:
-  void need(std::size_t n, const char* what) {
-    if (static_cast<std::size_t>(end_ - p_) < n) {
+  void read_hashed(void* out, std::size_t n, const char* what) {
+    if (n == 0) return;
+    in_.read(static_cast<char*>(out), static_cast<std::streamsize>(n));
+    if (static_cast<std::size_t>(in_.gcount()) != n) {
       throw error("bionmda: checkpoint " + name_ + ": truncated while reading " + what);
     }
+    hash_update(hash_, out, n);
+    pos_ += n;
   }
-  const char* p_;
-  const char* end_;
+  std::ifstream in_;
   std::string name_;
+  std::uint64_t size_ = 0, pos_ = 0, end_ = 0;
+  XXH64_state_t hash_;
 };
 
 void put_value(writer& w, const unit_value& v) {
@@ -134,28 +201,15 @@ initial_value get_initial(reader& r, const char* name, std::int64_t max_count) {
   throw error(std::string("bionmda: checkpoint: bad kind for initial ") + name);
 }
 
-// Everything a checkpoint holds, decoded and checked.
-struct decoded {
-  header h;
-  population_config cfg;
-  std::vector<double> g, x;
-  std::vector<std::uint16_t> countdown;
-  std::vector<std::int32_t> sources;
-};
-
-std::vector<char> read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw error("bionmda: cannot open checkpoint '" + path + "' for reading");
-  return std::vector<char>((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-}
-
-header decode_header(const std::vector<char>& bytes, const std::string& path) {
-  if (bytes.size() < header_bytes + 8) {
-    throw error("bionmda: checkpoint " + path + ": truncated (" + std::to_string(bytes.size()) +
+header read_header(reader& r) {
+  const std::string& path = r.name();
+  if (r.size() < header_bytes + 8) {
+    throw error("bionmda: checkpoint " + path + ": truncated (" + std::to_string(r.size()) +
                 " bytes, shorter than header and checksum)");
   }
-  if (std::memcmp(bytes.data(), magic, 8) != 0) throw error("bionmda: " + path + " is not a bionmda checkpoint (bad magic)");
-  reader r(bytes.data() + 8, header_bytes - 8, path);
+  char m[8];
+  r.get_bytes(m, 8, "magic");
+  if (std::memcmp(m, magic, 8) != 0) throw error("bionmda: " + path + " is not a bionmda checkpoint (bad magic)");
   header h;
   h.version = r.get<std::uint32_t>("format version");
   h.endian = r.get<std::uint32_t>("endianness");
@@ -178,75 +232,222 @@ header decode_header(const std::vector<char>& bytes, const std::string& path) {
   if (h.units < 0 || h.batch < 1 || h.step_count < 0 || h.n_pre < 0 || (h.units > 0 && h.batch > INT64_MAX / h.units)) {
     throw error("bionmda: checkpoint " + path + ": invalid sizes in the header");
   }
-  if (h.payload_bytes != bytes.size() - header_bytes - 8) {
-    throw error("bionmda: checkpoint " + path + ": " +
-                (h.payload_bytes > bytes.size() - header_bytes - 8 ? "truncated" : "trailing bytes") + " (header says " +
-                std::to_string(h.payload_bytes) + " payload bytes, file has " +
-                std::to_string(bytes.size() - header_bytes - 8) + ")");
+  const std::uint64_t body = r.size() - header_bytes - 8;
+  if (h.payload_bytes != body) {
+    throw error("bionmda: checkpoint " + path + ": " + (h.payload_bytes > body ? "truncated" : "trailing bytes") +
+                " (header says " + std::to_string(h.payload_bytes) + " payload bytes, file has " +
+                std::to_string(body) + ")");
   }
-  std::uint64_t stored = 0;
-  std::memcpy(&stored, bytes.data() + bytes.size() - 8, 8);
-  const std::uint64_t actual = XXH64(bytes.data(), bytes.size() - 8, 0);
-  if (stored != actual) throw error("bionmda: checkpoint " + path + " is corrupted (checksum mismatch)");
+  r.set_end(header_bytes + h.payload_bytes);
   return h;
 }
 
-decoded decode(const std::string& path) {
-  const std::vector<char> bytes = read_file(path);
-  decoded d;
-  d.h = decode_header(bytes, path);
-  reader r(bytes.data() + header_bytes, bytes.size() - header_bytes - 8, path);
-  const std::int64_t n = d.h.units, e = d.h.units * d.h.batch;
-  population_config& c = d.cfg;
-  c.units = n;
-  c.batch = d.h.batch;
-  c.dt = d.h.dt;
-  c.precision = d.h.precision == 0 ? precision::float32 : precision::float64;
+// The parameter section, in file order.
+void put_parameters(writer& w, const population_config& c) {
   // The kinetic parameters, in the order of kinetic_parameters (the file format).
+  for (const parameter_info& info : kinetic_parameters) put_value(w, c.params.*info.member);
+  put_initial(w, c.g0);
+  put_initial(w, c.x0);
+}
+
+// The configuration a checkpoint describes: its header and parameter section,
+// with the sizes of the state checked against the rest of the file.
+population_config get_config(reader& r, const header& h) {
+  const std::int64_t n = h.units, e = h.units * h.batch;
+  population_config c;
+  c.units = n;
+  c.batch = h.batch;
+  c.dt = h.dt;
+  c.precision = h.precision == 0 ? precision::float32 : precision::float64;
   for (const parameter_info& info : kinetic_parameters) c.params.*info.member = get_value(r, info.name, n);
   c.g0 = get_initial(r, "g0", e);
   c.x0 = get_initial(r, "x0", e);
   // The state arrays must fit in what is left, before any allocation.
-  const double real = d.h.precision == 0 ? 4.0 : 8.0;
-  const double need = static_cast<double>(e) * (2 * real + 2) + (d.h.n_pre > 0 ? 4.0 * static_cast<double>(n) : 0.0);
+  const double real = h.precision == 0 ? 4.0 : 8.0;
+  const double need = static_cast<double>(e) * (2 * real + 2) + (h.n_pre > 0 ? 4.0 * static_cast<double>(n) : 0.0);
   if (need != static_cast<double>(r.remaining())) {
     char needed[64];  // a double: the claimed sizes may exceed any integer type
     std::snprintf(needed, sizeof needed, "%.0f", need);
-    throw error("bionmda: checkpoint " + path + ": the state of " + std::to_string(n) + " x " +
-                std::to_string(d.h.batch) + " units needs " + needed + " bytes, the file holds " +
+    throw error("bionmda: checkpoint " + r.name() + ": the state of " + std::to_string(n) + " x " +
+                std::to_string(h.batch) + " units needs " + needed + " bytes, the file holds " +
                 std::to_string(r.remaining()));
   }
-  d.sources.resize(d.h.n_pre > 0 ? static_cast<std::size_t>(n) : 0);
-  r.get_bytes(d.sources.data(), d.sources.size() * sizeof(std::int32_t), "presynaptic sources");
-  d.g.resize(static_cast<std::size_t>(e));
-  d.x.resize(static_cast<std::size_t>(e));
-  d.countdown.resize(static_cast<std::size_t>(e));
-  if (c.precision == precision::float32) {
-    std::vector<float> f(static_cast<std::size_t>(e));
-    r.get_bytes(f.data(), f.size() * sizeof(float), "g");
-    d.g.assign(f.begin(), f.end());
-    r.get_bytes(f.data(), f.size() * sizeof(float), "x");
-    d.x.assign(f.begin(), f.end());
-  } else {
-    r.get_bytes(d.g.data(), d.g.size() * sizeof(double), "g");
-    r.get_bytes(d.x.data(), d.x.size() * sizeof(double), "x");
-  }
-  r.get_bytes(d.countdown.data(), d.countdown.size() * sizeof(std::uint16_t), "countdown");
-  if (!r.done()) throw error("bionmda: checkpoint " + path + ": unexpected bytes after the state");
-  return d;
+  return c;
 }
+
+// The presynaptic sources (N of them when the file has any), already bounded
+// by get_config's size check.
+std::vector<std::int32_t> get_sources(reader& r, const header& h) {
+  std::vector<std::int32_t> s(h.n_pre > 0 ? static_cast<std::size_t>(h.units) : 0);
+  r.get_bytes(s.data(), s.size() * sizeof(std::int32_t), "presynaptic sources");
+  return s;
+}
+
+// Raises e again; an invalid_argument or plain error that does not name the
+// file (the parameter parser's, the population's own checks) gets its name.
+[[noreturn]] void rethrow_naming(const std::exception_ptr& e, const std::string& path) {
+  try {
+    std::rethrow_exception(e);
+  } catch (const error& x) {
+    const bool invalid = dynamic_cast<const invalid_argument*>(&x) != nullptr;
+    std::string what = x.what();
+    if ((!invalid && typeid(x) != typeid(error)) || what.find(path) != std::string::npos) throw;
+    for (const char* prefix : {"bionmda: ", "checkpoint: "}) {
+      if (what.compare(0, std::strlen(prefix), prefix) == 0) what.erase(0, std::strlen(prefix));
+    }
+    what = "bionmda: checkpoint " + path + ": " + what;
+    if (invalid) throw invalid_argument(what);
+    throw error(what);
+  }
+}
+
+// Runs f, which reads the file before its checksum is known. On an error the
+// checksum decides: a corrupted file is reported as corrupted, an intact one
+// with f's error (naming the file).
+template <class F>
+auto before_checksum(reader& r, F&& f) -> decltype(f()) {
+  try {
+    return f();
+  } catch (const error&) {
+    const std::exception_ptr first = std::current_exception();
+    r.verify_checksum();
+    rethrow_naming(first, r.name());
+  }
+}
+
+// The first problem found in the state while streaming it, raised only once
+// the checksum is known to be good (so that a corrupted file is reported as
+// corrupted, whatever its damaged bytes look like).
+class first_problem {
+ public:
+  template <class F>
+  void check(F&& f) {
+    if (p_) return;
+    try {
+      f();
+    } catch (const error&) {
+      p_ = std::current_exception();
+    }
+  }
+  explicit operator bool() const { return p_ != nullptr; }
+  void raise() const {
+    if (p_) std::rethrow_exception(p_);
+  }
+
+ private:
+  std::exception_ptr p_;
+};
 
 bool same_value(const unit_value& a, const unit_value& b) {
   return a.is_per_unit() == b.is_per_unit() && (a.is_per_unit() ? a.per_unit() == b.per_unit() : a.uniform() == b.uniform());
 }
 
-// Writes decoded state into pop (all checks done before).
-void apply(population& pop, const decoded& d) {
-  if (!d.sources.empty()) pop.set_presynaptic_sources(host_span<const std::int32_t>(d.sources), d.h.n_pre);
-  pop.set_g(host_span<const double>(d.g));
-  pop.set_x(host_span<const double>(d.x));
-  pop.write_countdown(0, host_span<const std::uint16_t>(d.countdown));
-  pop.set_step_count(d.h.step_count);
+// The file's configuration against the population it is restored into.
+void check_fits(const population& pop, const population_config& f, const std::string& path) {
+  const population_config& c = pop.config();
+  BIONMDA_EXPECTS(f.units == c.units && f.batch == c.batch, "checkpoint " << path << " is " << f.units << " x " << f.batch
+                                                                           << "; the population is " << c.units
+                                                                           << " x " << c.batch);
+  BIONMDA_EXPECTS(f.precision == c.precision, "checkpoint " << path << " is " << to_string(f.precision)
+                                                            << "; the population is " << to_string(c.precision));
+  BIONMDA_EXPECTS(f.dt == c.dt, "checkpoint " << path << " has dt " << f.dt << " ms; the population " << c.dt);
+  bool same = true;
+  for (const parameter_info& info : kinetic_parameters) same = same && same_value(f.params.*info.member, c.params.*info.member);
+  BIONMDA_EXPECTS(same, "checkpoint " << path << " has other kinetic parameters than the population");
+}
+
+void check_sources(const std::vector<std::int32_t>& s, std::int64_t n_pre, const std::string& path) {
+  if (s.empty()) return;
+  BIONMDA_EXPECTS(n_pre <= INT32_MAX,
+                  "checkpoint " << path << ": presynaptic population size " << n_pre << " is out of range [1, 2^31)");
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    BIONMDA_EXPECTS(s[i] >= 0 && s[i] < n_pre, "checkpoint " << path << ": presynaptic source[" << i << "] = " << s[i]
+                                                             << " is out of range [0, " << n_pre << ")");
+  }
+}
+
+template <class Real>
+void check_unit_interval(host_span<const Real> v, std::int64_t offset, const char* field, const std::string& path) {
+  for (std::int64_t k = 0; k < v.size; ++k) {
+    // Written so that NaN fails too.
+    BIONMDA_EXPECTS(v.data[k] >= 0 && v.data[k] <= 1, "checkpoint " << path << ": state element " << offset + k
+                                                                    << " is outside [0, 1] (" << field << " = "
+                                                                    << v.data[k] << ")");
+  }
+}
+
+// Each countdown at most the pulse length of its unit; pop has the file's
+// parameters and dt (checked before).
+void check_countdowns(const population& pop, host_span<const std::uint16_t> v, std::int64_t offset,
+                      const std::string& path) {
+  if (v.size == 0) return;
+  const std::int64_t n = pop.units();
+  const bool uniform = !pop.config().params.T_dur.is_per_unit();
+  const std::int64_t uniform_most = uniform ? pop.pulse_steps(0) : 0;
+  for (std::int64_t k = 0; k < v.size; ++k) {
+    if (v.data[k] == 0) continue;  // within every pulse length
+    const std::int64_t unit = (offset + k) % n;
+    const std::int64_t most = uniform ? uniform_most : pop.pulse_steps(unit);
+    BIONMDA_EXPECTS(v.data[k] <= most, "checkpoint " << path << ": countdown of element " << offset + k
+                                                     << " exceeds the pulse length of its unit (" << v.data[k]
+                                                     << " > " << most << " steps of unit " << unit << ")");
+  }
+}
+
+// Reads count elements of T in chunks of checkpoint_chunk_elements, calling
+// use(offset, chunk) on each.
+template <class T, class Use>
+void read_chunks(reader& r, std::int64_t count, const char* what, Use&& use) {
+  std::vector<T> chunk(static_cast<std::size_t>(std::min(count, checkpoint_chunk_elements)));
+  for (std::int64_t off = 0; off < count; off += checkpoint_chunk_elements) {
+    const std::int64_t n = std::min(checkpoint_chunk_elements, count - off);
+    r.get_bytes(chunk.data(), static_cast<std::size_t>(n) * sizeof(T), what);
+    use(off, host_span<const T>(chunk.data(), n));
+  }
+}
+
+// Reads g, x and the countdowns (the reader stands at g) chunk by chunk:
+// checks each chunk (when validate) and writes it into pop (when write) as
+// long as no problem is known.
+template <class Real>
+void stream_state(reader& r, population& pop, bool validate, bool write, first_problem& problem) {
+  const std::string& path = r.name();
+  const std::int64_t e = pop.elements();
+  for (const state_field f : {state_field::g, state_field::x}) {
+    const char* name = f == state_field::g ? "g" : "x";
+    read_chunks<Real>(r, e, name, [&](std::int64_t off, host_span<const Real> c) {
+      if (validate) problem.check([&] { check_unit_interval(c, off, name, path); });
+      if (write && !problem) pop.write<Real>(f, off, c);
+    });
+  }
+  read_chunks<std::uint16_t>(r, e, "countdown", [&](std::int64_t off, host_span<const std::uint16_t> c) {
+    if (validate) problem.check([&] { check_countdowns(pop, c, off, path); });
+    if (write && !problem) pop.write_countdown(off, c);
+  });
+  if (!r.done()) throw error("bionmda: checkpoint " + path + ": unexpected bytes after the state");
+}
+
+// Writes count elements of T, fetched by read(offset, chunk) in chunks of
+// checkpoint_chunk_elements.
+template <class T, class Read>
+void write_chunks(writer& w, std::ostream& o, std::int64_t count, const std::string& path, Read&& read) {
+  std::vector<T> chunk(static_cast<std::size_t>(std::min(count, checkpoint_chunk_elements)));
+  for (std::int64_t off = 0; off < count; off += checkpoint_chunk_elements) {
+    const std::int64_t n = std::min(checkpoint_chunk_elements, count - off);
+    read(off, host_span<T>(chunk.data(), n));
+    w.put_bytes(chunk.data(), static_cast<std::size_t>(n) * sizeof(T));
+    if (!o) throw error("bionmda: writing checkpoint " + path + " failed: " + std::strerror(errno));
+  }
+}
+
+template <class Real>
+void write_state(writer& w, std::ostream& o, const population& pop, const std::string& path) {
+  for (const state_field f : {state_field::g, state_field::x}) {
+    write_chunks<Real>(w, o, pop.elements(), path,
+                       [&](std::int64_t off, host_span<Real> c) { pop.read<Real>(f, off, c); });
+  }
+  write_chunks<std::uint16_t>(w, o, pop.elements(), path,
+                              [&](std::int64_t off, host_span<std::uint16_t> c) { pop.read_countdown(off, c); });
 }
 
 checkpoint_info info_of(const header& h) {
@@ -260,95 +461,127 @@ checkpoint_info info_of(const header& h) {
 void save_checkpoint(const population& pop, const std::string& path, std::uint64_t poisson_seed) {
   pop.synchronize();  // also refuses a moved-from population
   const population_config& c = pop.config();
-  detail::writer w;
-  for (const parameter_info& info : kinetic_parameters) detail::put_value(w, c.params.*info.member);
-  detail::put_initial(w, c.g0);
-  detail::put_initial(w, c.x0);
+  const bool f32 = pop.precision() == precision::float32;
   const std::int64_t n_pre = pop.presynaptic_size();
-  if (n_pre > 0) {
-    const std::vector<std::int32_t> src = pop.presynaptic_sources();
-    w.put_bytes(src.data(), src.size() * sizeof(std::int32_t));
-  }
-  const auto g = pop.g();
-  const auto x = pop.x();
-  if (pop.precision() == precision::float32) {
-    const std::vector<float> gf(g.begin(), g.end()), xf(x.begin(), x.end());
-    w.put_bytes(gf.data(), gf.size() * sizeof(float));
-    w.put_bytes(xf.data(), xf.size() * sizeof(float));
-  } else {
-    w.put_bytes(g.data(), g.size() * sizeof(double));
-    w.put_bytes(x.data(), x.size() * sizeof(double));
-  }
-  const auto cd = pop.countdown();
-  w.put_bytes(cd.data(), cd.size() * sizeof(std::uint16_t));
-
-  detail::writer file;
-  file.put_bytes(detail::magic, 8);
+  // The payload's size up front, from the sizes: the parameter section
+  // counted by a writer that writes nothing, then sources and state.
+  detail::writer count;
+  detail::put_parameters(count, c);
+  const auto e = static_cast<std::uint64_t>(pop.elements());
   detail::header h;
-  h.precision = pop.precision() == precision::float32 ? 0 : 1;
+  h.precision = f32 ? 0 : 1;
   h.units = pop.units();
   h.batch = pop.batch();
   h.step_count = pop.step_count();
   h.n_pre = n_pre;
   h.dt = pop.dt();
   h.poisson_seed = poisson_seed;
-  h.payload_bytes = w.bytes().size();
-  file.put(h.version);
-  file.put(h.endian);
-  file.put(h.precision);
-  file.put(h.units);
-  file.put(h.batch);
-  file.put(h.step_count);
-  file.put(h.n_pre);
-  file.put(h.dt);
-  file.put(h.poisson_seed);
-  file.put(h.payload_bytes);
-  file.put_bytes(w.bytes().data(), w.bytes().size());
-  const std::uint64_t sum = XXH64(file.bytes().data(), file.bytes().size(), 0);
-  file.put(sum);
-  const std::vector<char>& out = file.bytes();
-  detail::write_atomically(path, [&](std::ostream& o) { o.write(out.data(), static_cast<std::streamsize>(out.size())); });
+  h.payload_bytes = count.bytes() + (n_pre > 0 ? 4 * static_cast<std::uint64_t>(pop.units()) : 0) +
+                    e * (2 * (f32 ? sizeof(float) : sizeof(double)) + sizeof(std::uint16_t));
+  detail::write_atomically(path, [&](std::ostream& o) {
+    XXH64_state_t hash;
+    XXH64_reset(&hash, 0);
+    detail::writer w(o, hash);
+    w.put_bytes(detail::magic, 8);
+    w.put(h.version);
+    w.put(h.endian);
+    w.put(h.precision);
+    w.put(h.units);
+    w.put(h.batch);
+    w.put(h.step_count);
+    w.put(h.n_pre);
+    w.put(h.dt);
+    w.put(h.poisson_seed);
+    w.put(h.payload_bytes);
+    detail::put_parameters(w, c);
+    if (n_pre > 0) {
+      const std::vector<std::int32_t> src = pop.presynaptic_sources();
+      w.put_bytes(src.data(), src.size() * sizeof(std::int32_t));
+    }
+    if (f32) {
+      detail::write_state<float>(w, o, pop, path);
+    } else {
+      detail::write_state<double>(w, o, pop, path);
+    }
+    if (w.bytes() != detail::header_bytes + h.payload_bytes) {
+      throw error("bionmda: checkpoint " + path + ": wrote " + std::to_string(w.bytes()) + " bytes, expected " +
+                  std::to_string(detail::header_bytes + h.payload_bytes) + " (internal error)");
+    }
+    const std::uint64_t sum = XXH64_digest(&hash);
+    o.write(reinterpret_cast<const char*>(&sum), sizeof sum);
+  });
 }
 
 checkpoint_info read_checkpoint_info(const std::string& path) {
-  return detail::info_of(detail::decode_header(detail::read_file(path), path));
+  detail::reader r(path);
+  const detail::header h = detail::read_header(r);
+  r.verify_checksum();
+  return detail::info_of(h);
 }
 
 population load_checkpoint(const std::string& path, backend be, checkpoint_info* info) {
-  detail::decoded d = detail::decode(path);
-  population_config cfg = d.cfg;
-  cfg.backend = be;
-  population pop(cfg);  // validates every parameter
-  detail::apply(pop, d);
-  if (info != nullptr) *info = detail::info_of(d.h);
+  detail::reader r(path);
+  const detail::header h = detail::read_header(r);
+  std::vector<std::int32_t> sources;
+  // One pass: the population is filled as the file is read and checked, and
+  // simply discarded if the file turns out bad.
+  population pop = detail::before_checksum(r, [&] {
+    population_config cfg = detail::get_config(r, h);
+    cfg.backend = be;
+    sources = detail::get_sources(r, h);
+    return population(std::move(cfg));  // validates every parameter
+  });
+  detail::first_problem problem;
+  problem.check([&] { detail::check_sources(sources, h.n_pre, path); });
+  if (!problem && !sources.empty()) pop.set_presynaptic_sources(host_span<const std::int32_t>(sources), h.n_pre);
+  std::vector<std::int32_t>().swap(sources);  // the population holds them now
+  if (h.precision == 0) {
+    detail::stream_state<float>(r, pop, true, true, problem);
+  } else {
+    detail::stream_state<double>(r, pop, true, true, problem);
+  }
+  r.verify_checksum();
+  problem.raise();
+  pop.set_step_count(h.step_count);
+  if (info != nullptr) *info = detail::info_of(h);
   return pop;
 }
 
 void restore_checkpoint(population& pop, const std::string& path, checkpoint_info* info) {
   pop.synchronize();  // also refuses a moved-from population
-  const detail::decoded d = detail::decode(path);
-  const population_config& c = pop.config();
-  BIONMDA_EXPECTS(d.cfg.units == c.units && d.cfg.batch == c.batch,
-                  "checkpoint " << path << " is " << d.cfg.units << " x " << d.cfg.batch << "; the population is "
-                                << c.units << " x " << c.batch);
-  BIONMDA_EXPECTS(d.cfg.precision == c.precision, "checkpoint " << path << " is " << to_string(d.cfg.precision)
-                                                                << "; the population is " << to_string(c.precision));
-  BIONMDA_EXPECTS(d.cfg.dt == c.dt, "checkpoint " << path << " has dt " << d.cfg.dt << " ms; the population " << c.dt);
-  for (const parameter_info& p : kinetic_parameters) {
-    BIONMDA_EXPECTS(detail::same_value(d.cfg.params.*p.member, c.params.*p.member),
-                    "checkpoint " << path << " has other kinetic parameters than the population");
+  detail::reader r(path);
+  const detail::header h = detail::read_header(r);
+  std::vector<std::int32_t> sources;
+  const population_config file_cfg = detail::before_checksum(r, [&] {
+    population_config cfg = detail::get_config(r, h);
+    sources = detail::get_sources(r, h);
+    return cfg;
+  });
+  const std::uint64_t state_at = r.position();
+  // Pass 1: the checksum and every check, pop untouched.
+  detail::first_problem problem;
+  problem.check([&] { detail::check_fits(pop, file_cfg, path); });
+  problem.check([&] { detail::check_sources(sources, h.n_pre, path); });
+  if (!problem) {
+    if (h.precision == 0) {
+      detail::stream_state<float>(r, pop, true, false, problem);
+    } else {
+      detail::stream_state<double>(r, pop, true, false, problem);
+    }
   }
-  for (std::size_t k = 0; k < d.g.size(); ++k) {
-    BIONMDA_EXPECTS(d.g[k] >= 0 && d.g[k] <= 1 && d.x[k] >= 0 && d.x[k] <= 1,
-                    "checkpoint " << path << ": state element " << k << " is outside [0, 1]");
+  r.verify_checksum();
+  problem.raise();
+  // Pass 2: the same bytes (the same open file, even if path was replaced
+  // meanwhile) into pop.
+  r.seek(state_at);
+  if (!sources.empty()) pop.set_presynaptic_sources(host_span<const std::int32_t>(sources), h.n_pre);
+  if (h.precision == 0) {
+    detail::stream_state<float>(r, pop, false, true, problem);
+  } else {
+    detail::stream_state<double>(r, pop, false, true, problem);
   }
-  for (std::size_t k = 0; k < d.countdown.size(); ++k) {
-    const std::int64_t unit = static_cast<std::int64_t>(k) % c.units;
-    BIONMDA_EXPECTS(d.countdown[k] <= pop.pulse_steps(unit), "checkpoint " << path << ": countdown of element " << k
-                                                                           << " exceeds the pulse length of its unit");
-  }
-  detail::apply(pop, d);
-  if (info != nullptr) *info = detail::info_of(d.h);
+  pop.set_step_count(h.step_count);
+  if (info != nullptr) *info = detail::info_of(h);
 }
 
 }  // namespace bionmda
