@@ -475,6 +475,10 @@ TEST_P(RefusedCalls, Gather) {
   expect_refused(pop, "null", [&] {
     pop.gather(host_span<const std::int64_t>(idx), host_span<double>(nullptr, 4), host_span<double>(x));
   });
+  expect_refused(pop, "negative", [&] {
+    pop.gather(host_span<const std::int64_t>(idx.data(), -1), host_span<double>(g.data(), -1),
+               host_span<double>(x.data(), -1));
+  });
   EXPECT_TRUE(outputs_untouched());
 }
 

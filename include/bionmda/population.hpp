@@ -212,6 +212,8 @@ class population {
    *        float64, gathered where the state lives (on the GPU for the CUDA
    *        backend) so only they cross to the host. Waits.
    * @param g, x outputs of elements.size values each
+   * @throw bionmda::invalid_argument for an index out of range, a negative
+   *        size, a size mismatch or a null pointer (nothing is written)
    */
   void gather(host_span<const std::int64_t> elements, host_span<double> g, host_span<double> x,
               cudaStream_t stream = nullptr) const;

@@ -375,6 +375,7 @@ void population::write_countdown(std::int64_t offset, host_span<const std::uint1
 void population::gather(host_span<const std::int64_t> elements_in, host_span<double> g, host_span<double> x,
                         cudaStream_t stream) const {
   check_alive();
+  BIONMDA_EXPECTS(elements_in.size >= 0, "gather: elements has a negative size " << elements_in.size);
   BIONMDA_EXPECTS(elements_in.data != nullptr || elements_in.size == 0, "gather: elements is a null pointer");
   BIONMDA_EXPECTS(g.size == elements_in.size && x.size == elements_in.size,
                   "gather: " << elements_in.size << " elements but outputs of " << g.size << " and " << x.size);
