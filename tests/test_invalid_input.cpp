@@ -352,6 +352,20 @@ TEST_P(RefusedCalls, StepInputs) {
   EXPECT_EQ(pop.step_count(), 5);
 }
 
+// The step counter: never negative, and a step that would overflow it is refused.
+TEST_P(RefusedCalls, StepCount) {
+  population pop = busy_population(GetParam());
+  expect_refused(pop, "step count", [&] { pop.set_step_count(-1); });
+  expect_refused(pop, "step count", [&] { pop.set_step_count(INT64_MIN); });
+  pop.set_step_count(INT64_MAX - 1);
+  EXPECT_NO_THROW(pop.step());
+  EXPECT_EQ(pop.step_count(), INT64_MAX);
+  expect_refused(pop, "step count", [&] { pop.step(); });
+  expect_refused(pop, "step count", [&] { pop.step_async(poisson{100.0, 1}); });
+  pop.set_step_count(0);
+  EXPECT_EQ(pop.step_count(), 0);
+}
+
 TEST_P(RefusedCalls, ReadAndWrite) {
   population pop = busy_population(GetParam());
   const std::int64_t n = pop.elements();

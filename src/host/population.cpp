@@ -221,6 +221,9 @@ void check_space(bionmda::backend b, const char* what) {
 
 void population::check_input(const spike_input& input) const {
   check_alive();
+  // The counter keys the Poisson draws and must not wrap around to negative.
+  BIONMDA_EXPECTS(steps_ < INT64_MAX, "the step count is at its maximum, " << steps_
+                                                                          << "; set_step_count() to continue");
   const std::int64_t n = elements();
   std::visit(
       [&](const auto& in) {
