@@ -134,21 +134,13 @@ class runner {
       for (auto& s : src) s = pick(rng);
       pop_->set_presynaptic_sources(host_span<const std::int32_t>(src), n_pre_);
     }
-#if BIONMDA_HAS_CUDA
-    if (be == backend::cuda && o.input != "poisson") {
-      for (auto& m : host_masks_) {
-        std::uint8_t* d = nullptr;
-        if (cudaMalloc(&d, m.size()) != cudaSuccess) throw out_of_memory("bench: device masks", m.size(), 0);
-        cudaMemcpy(d, m.data(), m.size(), cudaMemcpyHostToDevice);
-        device_masks_.push_back(d);
+    // On the GPU the masks live in device memory (out_of_memory if they do not fit).
+    if (pop_->space() == memory_space::device && o.input != "poisson") {
+      for (const auto& m : host_masks_) {
+        device_masks_.push_back(pop_->make_buffer<std::uint8_t>(static_cast<std::int64_t>(m.size()), "bench: device masks"));
+        device_masks_.back().copy_from(host_span<const std::uint8_t>(m));
       }
     }
-#endif
-  }
-  ~runner() {
-#if BIONMDA_HAS_CUDA
-    for (auto* d : device_masks_) cudaFree(d);
-#endif
   }
 
   void step_async(std::int64_t s) {
@@ -157,14 +149,12 @@ class runner {
       pop_->step_async(poisson{o_.rate_hz, 99});
       return;
     }
-#if BIONMDA_HAS_CUDA
-    if (be_ == backend::cuda) {
-      device_span<const std::uint8_t> m(device_masks_[k], static_cast<std::int64_t>(host_masks_[k].size()));
+    if (!device_masks_.empty()) {
+      const device_span<const std::uint8_t> m = device_masks_[k].device_view();
       if (o_.input == "presynaptic") pop_->step_async(presynaptic_mask(m));
       else pop_->step_async(dense_mask(m));
       return;
     }
-#endif
     host_span<const std::uint8_t> m(host_masks_[k]);
     if (o_.input == "presynaptic") pop_->step(presynaptic_mask(m));
     else pop_->step(dense_mask(m));
@@ -222,7 +212,7 @@ class runner {
   static constexpr int masks_ = 4;
   std::unique_ptr<population> pop_;
   std::vector<std::vector<std::uint8_t>> host_masks_;
-  std::vector<std::uint8_t*> device_masks_;
+  std::vector<buffer<std::uint8_t>> device_masks_;
 };
 
 // Unit-steps per second of the scalar float64 reference at size n.

@@ -2,9 +2,12 @@
 // before any state changes.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <limits>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "support/test_support.hpp"
@@ -236,6 +239,395 @@ TEST_F(InvalidInput, MovedFromPopulationThrows) {
   population b(std::move(a));
   EXPECT_THROW(a.step(), invalid_argument);  // NOLINT(bugprone-use-after-move)
   EXPECT_NO_THROW(b.step());
+}
+
+// --- Refused calls change nothing ---------------------------------------------
+
+// A population's whole state: g, x, countdown and the step counter.
+struct state_snapshot {
+  std::vector<double> g, x;
+  std::vector<std::uint16_t> countdown;
+  std::int64_t steps = 0;
+};
+
+state_snapshot snapshot(const population& pop) { return {pop.g(), pop.x(), pop.countdown(), pop.step_count()}; }
+
+::testing::AssertionResult unchanged(const population& pop, const state_snapshot& before) {
+  const state_snapshot now = snapshot(pop);
+  if (now.steps != before.steps) {
+    return ::testing::AssertionFailure() << "step_count " << now.steps << ", was " << before.steps;
+  }
+  for (std::size_t k = 0; k < now.g.size(); ++k) {
+    if (now.g[k] != before.g[k]) return ::testing::AssertionFailure() << "g[" << k << "] " << now.g[k] << ", was " << before.g[k];
+    if (now.x[k] != before.x[k]) return ::testing::AssertionFailure() << "x[" << k << "] " << now.x[k] << ", was " << before.x[k];
+    if (now.countdown[k] != before.countdown[k]) {
+      return ::testing::AssertionFailure() << "countdown[" << k << "] " << now.countdown[k] << ", was "
+                                           << before.countdown[k];
+    }
+  }
+  return ::testing::AssertionSuccess();
+}
+
+// Expects call() to throw Exception with `word` in its message, and pop's
+// state to be exactly as before.
+template <class Exception = invalid_argument, class Call>
+void expect_refused(population& pop, const std::string& word, Call&& call) {
+  const state_snapshot before = snapshot(pop);
+  try {
+    call();
+    ADD_FAILURE() << "accepted; expected an error mentioning \"" << word << "\"";
+  } catch (const Exception& e) {
+    const std::string msg = e.what();
+    EXPECT_NE(msg.find(word), std::string::npos) << "message: " << msg;
+    EXPECT_EQ(msg.rfind("bionmda:", 0), 0u) << "message: " << msg;
+  }
+  EXPECT_TRUE(unchanged(pop, before));
+}
+
+// 8 x 2 elements in the middle of pulses: random g and x, countdowns neither
+// all zero nor all equal, so a refused call that touched anything shows.
+population busy_population(precision p, parameters params = {}) {
+  auto cfg = small_config();
+  cfg.precision = p;
+  cfg.params = std::move(params);
+  cfg.g0 = initial_value::uniform(0.2, 0.8, 1);
+  cfg.x0 = initial_value::uniform(0.1, 0.9, 2);
+  population pop(cfg);
+  pop.step(poisson{5000.0, 1});  // p = 0.5 per element
+  pop.step(poisson{5000.0, 2});
+  return pop;
+}
+
+bool has_pulses(const population& pop) {
+  const auto cd = pop.countdown();
+  return std::count(cd.begin(), cd.end(), std::uint16_t{0}) > 0 &&
+         std::count(cd.begin(), cd.end(), std::uint16_t{0}) < static_cast<std::ptrdiff_t>(cd.size());
+}
+
+class RefusedCalls : public ::testing::TestWithParam<precision> {
+ protected:
+  void SetUp() override { BIONMDA_SKIP_IF_UNAVAILABLE(); }
+};
+
+INSTANTIATE_TEST_SUITE_P(Precisions, RefusedCalls, ::testing::Values(precision::float32, precision::float64),
+                         [](const ::testing::TestParamInfo<precision>& i) { return std::string(to_string(i.param)); });
+
+// Every kind of bad step input, through step and step_async.
+TEST_P(RefusedCalls, StepInputs) {
+  population pop = busy_population(GetParam());
+  ASSERT_TRUE(has_pulses(pop));
+  const std::int64_t n = pop.elements();  // 16
+  auto refuse = [&](const std::string& word, const spike_input& in) {
+    SCOPED_TRACE(word);
+    expect_refused(pop, word, [&] { pop.step(in); });
+    expect_refused(pop, word, [&] { pop.step_async(in); });
+  };
+  const std::vector<std::uint8_t> ones(static_cast<std::size_t>(n + 1), 1);
+  refuse("expected 16", dense_mask(host_span<const std::uint8_t>(ones.data(), n - 1)));
+  refuse("expected 16", dense_mask(host_span<const std::uint8_t>(ones.data(), n + 1)));
+  refuse("expected 16", dense_mask(host_span<const std::uint8_t>()));
+  refuse("null", dense_mask(host_span<const std::uint8_t>(nullptr, n)));
+  refuse("set_presynaptic_sources", presynaptic_mask(host_span<const std::uint8_t>(ones.data(), n)));
+  for (double rate : {nan_v, inf_v, -inf_v, -1.0, -1e-300}) refuse("Poisson rate", poisson{rate, 1});
+  // A bad index after good ones: a check during the step would have started
+  // the good pulses already.
+  for (std::int64_t bad : {std::int64_t{-1}, n, std::int64_t{INT64_MAX}, std::int64_t{INT64_MIN}}) {
+    const std::vector<std::int64_t> events = {0, 5, 9, 15, 0, bad};
+    refuse("out of range", spike_events(host_span<const std::int64_t>(events)));
+  }
+  const std::vector<std::int64_t> good = {1, 2, 3};
+  refuse("null", spike_events(host_span<const std::int64_t>(nullptr, 3)));
+  refuse("negative size", spike_events(host_span<const std::int64_t>(good.data(), -1)));
+
+  const std::vector<std::int32_t> sources = {0, 1, 2, 0, 1, 2, 0, 1};
+  pop.set_presynaptic_sources(host_span<const std::int32_t>(sources), 3);  // masks of [2][3]
+  refuse("expected 6", presynaptic_mask(host_span<const std::uint8_t>(ones.data(), 5)));
+  refuse("expected 6", presynaptic_mask(host_span<const std::uint8_t>(ones.data(), 7)));
+  refuse("expected 6", presynaptic_mask(host_span<const std::uint8_t>(ones.data(), n)));
+  refuse("null", presynaptic_mask(host_span<const std::uint8_t>(nullptr, 6)));
+  // The same inputs, well formed, are accepted.
+  EXPECT_NO_THROW(pop.step(presynaptic_mask(host_span<const std::uint8_t>(ones.data(), 6))));
+  EXPECT_NO_THROW(pop.step(spike_events(host_span<const std::int64_t>(good))));
+  EXPECT_NO_THROW(pop.step(poisson{0.0, 1}));
+  EXPECT_EQ(pop.step_count(), 5);
+}
+
+// The step counter: never negative, and a step that would overflow it is refused.
+TEST_P(RefusedCalls, StepCount) {
+  population pop = busy_population(GetParam());
+  expect_refused(pop, "step count", [&] { pop.set_step_count(-1); });
+  expect_refused(pop, "step count", [&] { pop.set_step_count(INT64_MIN); });
+  pop.set_step_count(INT64_MAX - 1);
+  EXPECT_NO_THROW(pop.step());
+  EXPECT_EQ(pop.step_count(), INT64_MAX);
+  expect_refused(pop, "step count", [&] { pop.step(); });
+  expect_refused(pop, "step count", [&] { pop.step_async(poisson{100.0, 1}); });
+  pop.set_step_count(0);
+  EXPECT_EQ(pop.step_count(), 0);
+}
+
+TEST_P(RefusedCalls, ReadAndWrite) {
+  population pop = busy_population(GetParam());
+  const std::int64_t n = pop.elements();
+  const bool f32 = GetParam() == precision::float32;
+  // The other precision's arrays are refused whatever the range.
+  std::vector<float> wf(4, 0.5f);
+  std::vector<double> wd(4, 0.5);
+  if (f32) {
+    expect_refused(pop, "float64", [&] { pop.write<double>(state_field::g, 0, host_span<const double>(wd)); });
+    expect_refused(pop, "float64", [&] { pop.read<double>(state_field::x, 0, host_span<double>(wd)); });
+  } else {
+    expect_refused(pop, "float32", [&] { pop.write<float>(state_field::g, 0, host_span<const float>(wf)); });
+    expect_refused(pop, "float32", [&] { pop.read<float>(state_field::x, 0, host_span<float>(wf)); });
+  }
+  EXPECT_EQ(wd, std::vector<double>(4, 0.5));
+  EXPECT_EQ(wf, std::vector<float>(4, 0.5f));
+
+  auto check = [&](auto real) {
+    using Real = decltype(real);
+    std::vector<Real> buf(static_cast<std::size_t>(n + 2), Real(0.5));
+    struct bad_range {
+      std::int64_t offset, size;
+      Real* data;
+      const char* word;
+    };
+    const bad_range ranges[] = {{-1, 1, buf.data(), "range"},
+                                {n, 1, buf.data(), "range"},
+                                {n - 1, 2, buf.data(), "range"},
+                                {0, n + 1, buf.data(), "range"},
+                                {INT64_MAX, 1, buf.data(), "range"},
+                                {INT64_MAX, 0, buf.data(), "range"},
+                                {1, INT64_MAX, buf.data(), "range"},
+                                {0, -1, buf.data(), "range"},
+                                {0, 2, nullptr, "null"}};
+    for (const bad_range& r : ranges) {
+      SCOPED_TRACE(::testing::Message() << "offset " << r.offset << " size " << r.size);
+      for (state_field f : {state_field::g, state_field::x}) {
+        expect_refused(pop, r.word, [&] { pop.write<Real>(f, r.offset, host_span<const Real>(r.data, r.size)); });
+        expect_refused(pop, r.word, [&] { pop.read<Real>(f, r.offset, host_span<Real>(r.data, r.size)); });
+        EXPECT_EQ(buf, std::vector<Real>(buf.size(), Real(0.5))) << "a refused read wrote its output";
+      }
+    }
+    // Values outside [0, 1] anywhere (here the last of five) write nothing.
+    for (Real v : {Real(nan_v), Real(inf_v), Real(-inf_v), Real(-0.1), Real(1.1), std::nextafter(Real(1), Real(2)),
+                   -std::numeric_limits<Real>::denorm_min()}) {
+      SCOPED_TRACE(::testing::Message() << "value " << v);
+      std::vector<Real> in = {Real(0), Real(1), Real(0.25), Real(0.75), v};
+      expect_refused(pop, "finite and in [0, 1]",
+                     [&] { pop.write<Real>(state_field::g, 3, host_span<const Real>(in)); });
+      expect_refused(pop, "finite and in [0, 1]",
+                     [&] { pop.write<Real>(state_field::x, 3, host_span<const Real>(in)); });
+    }
+  };
+  if (f32) {
+    check(float{});
+  } else {
+    check(double{});
+  }
+}
+
+// The countdown limit is the pulse length of each element's own unit
+// (element e = b * N + i belongs to unit i).
+TEST_P(RefusedCalls, Countdowns) {
+  parameters params;
+  params.T_dur = std::vector<double>{0.0, 0.05, 0.15, 0.25, 0.35, 0.45, 0.55, 0.65};  // pulses 0..7 steps
+  population pop = busy_population(GetParam(), params);
+  ASSERT_TRUE(has_pulses(pop));
+  const std::int64_t n = pop.elements(), units = pop.units();
+  for (std::int64_t e = 0; e < n; ++e) {
+    const std::int64_t unit = e % units;
+    ASSERT_EQ(pop.pulse_steps(unit), unit);
+    SCOPED_TRACE(::testing::Message() << "element " << e);
+    // One past the limit, after a valid value where there is room for one.
+    const std::vector<std::uint16_t> over = {0, static_cast<std::uint16_t>(unit + 1)};
+    const std::int64_t first = e == 0 ? 0 : e - 1;
+    const host_span<const std::uint16_t> in(over.data() + (e - first == 0 ? 1 : 0), e - first + 1);
+    expect_refused(pop, "unit " + std::to_string(unit), [&] { pop.write_countdown(first, in); });
+  }
+  // Ranges, and a refused read leaves its output alone.
+  std::vector<std::uint16_t> buf(static_cast<std::size_t>(n + 2), 0);
+  const std::uint16_t sentinel = 0xBEEF;
+  std::vector<std::uint16_t> out(static_cast<std::size_t>(n + 2), sentinel);
+  const std::pair<std::int64_t, std::int64_t> ranges[] = {{-1, 1}, {n, 1}, {n - 1, 2}, {INT64_MAX, 1}, {1, INT64_MAX}, {0, -1}};
+  for (const auto& [offset, size] : ranges) {
+    SCOPED_TRACE(::testing::Message() << "offset " << offset << " size " << size);
+    expect_refused(pop, "range", [&] { pop.write_countdown(offset, host_span<const std::uint16_t>(buf.data(), size)); });
+    expect_refused(pop, "range", [&] { pop.read_countdown(offset, host_span<std::uint16_t>(out.data(), size)); });
+  }
+  expect_refused(pop, "null", [&] { pop.write_countdown(0, host_span<const std::uint16_t>(nullptr, 2)); });
+  expect_refused(pop, "null", [&] { pop.read_countdown(0, host_span<std::uint16_t>(nullptr, 2)); });
+  EXPECT_EQ(out, std::vector<std::uint16_t>(out.size(), sentinel));
+  // Exactly the pulse length is accepted, in every batch entry.
+  std::vector<std::uint16_t> full(static_cast<std::size_t>(n));
+  for (std::int64_t e = 0; e < n; ++e) full[static_cast<std::size_t>(e)] = static_cast<std::uint16_t>(e % units);
+  pop.write_countdown(0, host_span<const std::uint16_t>(full));
+  EXPECT_EQ(pop.countdown(), full);
+}
+
+TEST_P(RefusedCalls, Gather) {
+  population pop = busy_population(GetParam());
+  const std::int64_t n = pop.elements();
+  std::vector<double> g(4, -7.0), x(4, -7.0);
+  auto outputs_untouched = [&] {
+    return g == std::vector<double>(4, -7.0) && x == std::vector<double>(4, -7.0);
+  };
+  for (std::int64_t bad : {std::int64_t{-1}, n, std::int64_t{INT64_MAX}, std::int64_t{INT64_MIN}}) {
+    SCOPED_TRACE(bad);
+    const std::vector<std::int64_t> idx = {0, 3, n - 1, bad};
+    expect_refused(pop, "out of range",
+                   [&] { pop.gather(host_span<const std::int64_t>(idx), host_span<double>(g), host_span<double>(x)); });
+    EXPECT_TRUE(outputs_untouched());
+  }
+  const std::vector<std::int64_t> idx = {0, 3, 5, 9};
+  expect_refused(pop, "outputs of 3",
+                 [&] { pop.gather(host_span<const std::int64_t>(idx), host_span<double>(g.data(), 3), host_span<double>(x)); });
+  expect_refused(pop, "outputs of 4 and 5",
+                 [&] { pop.gather(host_span<const std::int64_t>(idx), host_span<double>(g), host_span<double>(x.data(), 5)); });
+  expect_refused(pop, "null", [&] {
+    pop.gather(host_span<const std::int64_t>(nullptr, 4), host_span<double>(g), host_span<double>(x));
+  });
+  expect_refused(pop, "null", [&] {
+    pop.gather(host_span<const std::int64_t>(idx), host_span<double>(nullptr, 4), host_span<double>(x));
+  });
+  expect_refused(pop, "negative", [&] {
+    pop.gather(host_span<const std::int64_t>(idx.data(), -1), host_span<double>(g.data(), -1),
+               host_span<double>(x.data(), -1));
+  });
+  EXPECT_TRUE(outputs_untouched());
+}
+
+TEST_F(InvalidInput, NegativeThreadCount) {
+  auto cfg = small_config();
+  cfg.threads = -1;
+  expect_ctor_error<invalid_argument>(cfg, {"threads", "-1"});
+}
+
+#if !BIONMDA_TEST_CUDA
+// Device-memory input of every kind on the CPU backend, through step and
+// step_async: refused before anything changes.
+TEST(BackendChoice, DeviceInputsOnCpuBackendChangeNothing) {
+  population pop = busy_population(precision::float32);
+  const std::vector<std::int32_t> sources(8, 1);
+  pop.set_presynaptic_sources(host_span<const std::int32_t>(sources), 2);
+  std::uint8_t fake[16] = {1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1};
+  std::int64_t fake_events[2] = {0, 1};
+  const spike_input inputs[] = {dense_mask(device_span<const std::uint8_t>(fake, 16)),
+                                presynaptic_mask(device_span<const std::uint8_t>(fake, 4)),
+                                spike_events(device_span<const std::int64_t>(fake_events, 2))};
+  for (const spike_input& in : inputs) {
+    SCOPED_TRACE(in.index());
+    expect_refused(pop, "CUDA backend", [&] { pop.step(in); });
+    expect_refused(pop, "CUDA backend", [&] { pop.step_async(in); });
+  }
+}
+#else
+// Device-memory inputs are checked as host ones are (sizes, null pointers,
+// sources); host-memory inputs without a staging buffer are refused. Nothing
+// changes.
+TEST(BackendChoice, DeviceInputsAreCheckedAndChangeNothing) {
+  BIONMDA_SKIP_IF_UNAVAILABLE();
+  population pop = busy_population(precision::float32);
+  const std::int64_t n = pop.elements();
+  buffer<std::uint8_t> short_mask = pop.make_buffer<std::uint8_t>(n - 1, "short mask");
+  buffer<std::uint8_t> mask = pop.make_buffer<std::uint8_t>(n, "mask");
+  const std::vector<std::uint8_t> ones(static_cast<std::size_t>(n), 1);
+  short_mask.copy_from(host_span<const std::uint8_t>(ones.data(), n - 1));
+  mask.copy_from(host_span<const std::uint8_t>(ones));
+  const spike_input bad[] = {dense_mask(short_mask.device_view()),
+                             dense_mask(device_span<const std::uint8_t>(nullptr, n)),
+                             presynaptic_mask(mask.device_view()),
+                             spike_events(device_span<const std::int64_t>(nullptr, 2))};
+  for (const spike_input& in : bad) {
+    SCOPED_TRACE(in.index());
+    expect_refused(pop, "bionmda:", [&] { pop.step(in); });
+    expect_refused(pop, "bionmda:", [&] { pop.step_async(in); });
+  }
+
+  auto cfg = small_config();
+  cfg.host_input_staging = false;
+  population unstaged(cfg);
+  unstaged.step(poisson{5000.0, 1});
+  const std::vector<std::int64_t> events = {1, 2};
+  const std::vector<std::int32_t> sources(8, 0);
+  unstaged.set_presynaptic_sources(host_span<const std::int32_t>(sources), 1);
+  const std::vector<std::uint8_t> pre = {1, 1};
+  expect_refused(unstaged, "host_input_staging",
+                 [&] { unstaged.step(dense_mask(host_span<const std::uint8_t>(ones))); });
+  expect_refused(unstaged, "host_input_staging",
+                 [&] { unstaged.step(presynaptic_mask(host_span<const std::uint8_t>(pre))); });
+  expect_refused(unstaged, "host_input_staging",
+                 [&] { unstaged.step(spike_events(host_span<const std::int64_t>(events))); });
+  EXPECT_NO_THROW(unstaged.step(dense_mask(mask.device_view())));
+}
+#endif
+
+// --- bionmda::buffer ---------------------------------------------------------
+
+TEST(BufferErrors, CountsOutOfRange) {
+  // The byte count must stay below half the address space: SIZE_MAX / sizeof / 2 elements.
+  constexpr std::int64_t most_doubles = static_cast<std::int64_t>(SIZE_MAX / sizeof(double) / 2);
+  for (memory_space space : {memory_space::host, memory_space::device}) {
+    SCOPED_TRACE(space == memory_space::host ? "host" : "device");
+    for (std::int64_t count : {std::int64_t{-1}, std::int64_t{INT64_MIN}, most_doubles + 1, std::int64_t{INT64_MAX}}) {
+      SCOPED_TRACE(count);
+      try {
+        (void)buffer<double>(count, space);
+        ADD_FAILURE() << "allocated " << count << " doubles";
+      } catch (const invalid_argument& e) {
+        EXPECT_NE(std::string(e.what()).find(std::to_string(count)), std::string::npos) << e.what();
+      }
+    }
+    EXPECT_THROW((void)buffer<std::uint8_t>(-1, space), invalid_argument);
+    EXPECT_THROW((void)buffer<float>(-5, space), invalid_argument);
+  }
+  // The largest count is not an argument error but more memory than exists.
+  EXPECT_THROW((void)buffer<double>(most_doubles, memory_space::host), out_of_memory);
+  EXPECT_THROW((void)buffer<std::uint8_t>(INT64_MAX, memory_space::host), out_of_memory);
+}
+
+TEST(BufferErrors, CopiesCheckSizeAndNull) {
+  buffer<int> b(4, memory_space::host);
+  const std::vector<int> four = {1, 2, 3, 4};
+  b.copy_from(host_span<const int>(four));
+  const std::vector<int> three = {9, 9, 9}, five = {9, 9, 9, 9, 9};
+  EXPECT_THROW(b.copy_from(host_span<const int>(three)), invalid_argument);
+  EXPECT_THROW(b.copy_from(host_span<const int>(five)), invalid_argument);
+  EXPECT_THROW(b.copy_from(host_span<const int>(nullptr, 4)), invalid_argument);
+  EXPECT_THROW(b.copy_from(host_span<const int>(five.data(), -1)), invalid_argument);
+  std::vector<int> out(5, -1);
+  EXPECT_THROW(b.copy_to(host_span<int>(out.data(), 3)), invalid_argument);
+  EXPECT_THROW(b.copy_to(host_span<int>(out.data(), 5)), invalid_argument);
+  EXPECT_THROW(b.copy_to(host_span<int>(nullptr, 4)), invalid_argument);
+  EXPECT_EQ(out, std::vector<int>(5, -1)) << "a refused copy_to wrote";
+  b.copy_to(host_span<int>(out.data(), 4));
+  EXPECT_EQ(std::vector<int>(out.begin(), out.begin() + 4), four) << "a refused copy_from wrote";
+  try {
+    b.copy_from(host_span<const int>(five));
+    ADD_FAILURE() << "accepted 5 elements for 4";
+  } catch (const invalid_argument& e) {
+    const std::string msg = e.what();
+    EXPECT_NE(msg.find("5"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("4"), std::string::npos) << msg;
+  }
+}
+
+TEST(BufferErrors, SpaceMismatch) {
+  buffer<float> h(3, memory_space::host);
+  try {
+    (void)h.device_view();
+    ADD_FAILURE() << "device_view() of host memory";
+  } catch (const invalid_argument& e) {
+    EXPECT_NE(std::string(e.what()).find("host memory, not device memory"), std::string::npos) << e.what();
+  }
+#if BIONMDA_TEST_CUDA
+  BIONMDA_SKIP_IF_UNAVAILABLE();
+  buffer<float> d(3, memory_space::device);
+  EXPECT_THROW((void)d.host(), invalid_argument);
+#else
+  if (!cuda_compiled()) {
+    EXPECT_THROW((void)buffer<float>(3, memory_space::device), backend_unavailable);
+  }
+#endif
 }
 
 TEST(InvalidNames, BackendAndPrecision) {

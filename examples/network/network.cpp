@@ -17,9 +17,6 @@
 #include <vector>
 
 #include "bionmda/bionmda.hpp"
-#if BIONMDA_HAS_CUDA
-#include <cuda_runtime.h>
-#endif
 
 namespace {
 
@@ -132,14 +129,13 @@ int main(int argc, char** argv) {
     std::vector<std::uint8_t> exc_spikes(n_exc, 0);
     std::vector<spike> spikes;
     std::poisson_distribution<int> background(bg_rate_hz * o.dt / 1000.0);
-#if BIONMDA_HAS_CUDA
-    float *d_gp = nullptr, *d_v = nullptr, *d_i = nullptr;
+    // On the GPU, g_post, V and I live in device buffers where the synapses are.
+    buffer<float> d_gp, d_v, d_i;
     if (gpu) {
-      cudaMalloc(&d_gp, n * sizeof(float));
-      cudaMalloc(&d_v, n * sizeof(float));
-      cudaMalloc(&d_i, n * sizeof(float));
+      d_gp = syn.make_buffer<float>(n, "g_post");
+      d_v = syn.make_buffer<float>(n, "V");
+      d_i = syn.make_buffer<float>(n, "I");
     }
-#endif
     const auto steps = static_cast<std::int64_t>(std::llround(o.duration_ms / o.dt));
     std::vector<double> kick(n, 0.0);
     for (std::int64_t s = 0; s < steps; ++s) {
@@ -147,12 +143,9 @@ int main(int argc, char** argv) {
       // Synapses: last step's excitatory spikes, then the NMDA current at V.
       syn.step(dense_mask(host_span<const std::uint8_t>(exc_spikes)));
       if (gpu) {
-#if BIONMDA_HAS_CUDA
-        cudaMemcpy(d_v, V.data(), n * sizeof(float), cudaMemcpyHostToDevice);
-        map.compute_async<float>(syn, device_span<float>(d_gp, n), device_span<const float>(d_v, n),
-                                 device_span<float>(d_i, n));
-        cudaMemcpy(I.data(), d_i, n * sizeof(float), cudaMemcpyDeviceToHost);
-#endif
+        d_v.copy_from(host_span<const float>(V));
+        map.compute_async<float>(syn, d_gp.device_view(), d_v.device_view(), d_i.device_view());
+        d_i.copy_to(host_span<float>(I));  // stream-ordered after the sums; waits
       } else {
         map.compute<float>(syn, host_span<float>(g_post), host_span<const float>(V), host_span<float>(I));
       }
@@ -180,13 +173,6 @@ int main(int argc, char** argv) {
         V[static_cast<std::size_t>(j)] = static_cast<float>(v);
       }
     }
-#if BIONMDA_HAS_CUDA
-    if (gpu) {
-      cudaFree(d_gp);
-      cudaFree(d_v);
-      cudaFree(d_i);
-    }
-#endif
     std::int64_t n_e = 0, n_i = 0;
     for (const auto& sp : spikes) (sp.neuron < n_exc ? n_e : n_i)++;
     const double seconds = o.duration_ms / 1000.0;

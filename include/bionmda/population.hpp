@@ -167,7 +167,8 @@ class population {
    * memory space against the backend, the Poisson rate (finite, >= 0 Hz) and
    * host event indices (each in [0, N*B)). A host-memory input on the CUDA
    * backend is copied through a device buffer (population_config::host_input_staging).
-   * @throw bionmda::invalid_argument naming what is wrong
+   * @throw bionmda::invalid_argument naming what is wrong, or when step_count()
+   *        is already INT64_MAX (the counter would wrap)
    */
   void step(const spike_input& input, cudaStream_t stream = nullptr);
   /** @brief As step(input, stream), but only enqueues (device-memory or generated input). */
@@ -212,6 +213,8 @@ class population {
    *        float64, gathered where the state lives (on the GPU for the CUDA
    *        backend) so only they cross to the host. Waits.
    * @param g, x outputs of elements.size values each
+   * @throw bionmda::invalid_argument for an index out of range, a negative
+   *        size, a size mismatch or a null pointer (nothing is written)
    */
   void gather(host_span<const std::int64_t> elements, host_span<double> g, host_span<double> x,
               cudaStream_t stream = nullptr) const;

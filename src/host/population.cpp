@@ -221,6 +221,9 @@ void check_space(bionmda::backend b, const char* what) {
 
 void population::check_input(const spike_input& input) const {
   check_alive();
+  // The counter keys the Poisson draws and must not wrap around to negative.
+  BIONMDA_EXPECTS(steps_ < INT64_MAX, "the step count is at its maximum, " << steps_
+                                                                          << "; set_step_count() to continue");
   const std::int64_t n = elements();
   std::visit(
       [&](const auto& in) {
@@ -375,6 +378,7 @@ void population::write_countdown(std::int64_t offset, host_span<const std::uint1
 void population::gather(host_span<const std::int64_t> elements_in, host_span<double> g, host_span<double> x,
                         cudaStream_t stream) const {
   check_alive();
+  BIONMDA_EXPECTS(elements_in.size >= 0, "gather: elements has a negative size " << elements_in.size);
   BIONMDA_EXPECTS(elements_in.data != nullptr || elements_in.size == 0, "gather: elements is a null pointer");
   BIONMDA_EXPECTS(g.size == elements_in.size && x.size == elements_in.size,
                   "gather: " << elements_in.size << " elements but outputs of " << g.size << " and " << x.size);
