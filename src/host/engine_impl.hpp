@@ -251,12 +251,16 @@ class engine_impl final : public typed_engine<Real> {
     } else if constexpr (Space == memory_space::device) {
       throw invalid_argument("bionmda: a device-memory spike input needs the CUDA backend (pass a host_span)");
     } else {
-      BIONMDA_EXPECTS(host_staging_,
-                      "a host-memory spike input on the CUDA backend needs host_input_staging = true "
-                      "in population_config (or pass a device_span)");
+      require_staging();
       if (s.size > 0) Backend::upload_async(staging.data(), s.data, static_cast<std::size_t>(s.size) * sizeof(T), ctx_, stream);
       return staging.data();
     }
+  }
+
+  void require_staging() const {
+    BIONMDA_EXPECTS(host_staging_,
+                    "a host-memory spike input on the CUDA backend needs host_input_staging = true "
+                    "in population_config (or pass a device_span)");
   }
 
   template <memory_space Space>
@@ -285,7 +289,10 @@ class engine_impl final : public typed_engine<Real> {
     // A spike sets the countdown to the pulse length before the update, which
     // is what the update itself does with a spike: start the pulses, then step
     // without spikes. Bit for bit the dense-mask step.
-    if constexpr (Space != space) grow(event_stage_, in.elements.size, "spike event staging");
+    if constexpr (Space == memory_space::host && Space != space) {
+      require_staging();  // before the staging buffer grows
+      grow(event_stage_, in.elements.size, "spike event staging");
+    }
     const std::int64_t* events = resident<Space>(in.elements, event_stage_, stream);
     Backend::start_pulses(ctx_, state(), args_, events, in.elements.size, stream);
     Backend::step(ctx_, state(), args_, gate_after_events{}, stream);
