@@ -27,6 +27,7 @@ struct state_ptrs {
 template <class Real>
 struct model_args {
   Real dt;                   ///< ms
+  Real j_fast;               ///< euler_fast_decay_rate(dt): g's factor is -1/J below it [1/ms]
   unit_coeffs<Real> coeffs;  ///< uniform coefficients (used when per_unit is false)
   countdown_t pulse_steps;   ///< uniform pulse length in steps
   bool per_unit;             ///< true: read the arrays below, indexed by unit
