@@ -1,7 +1,7 @@
-// Extreme but accepted inputs (issue 10, item 7): the step over the whole
-// accepted range of dt and rates against the float64 reference, and the
-// refusals at its edges. Compiled for the CPU (extreme_values_test) and CUDA
-// (extreme_values_gpu_test) backends.
+// Extreme but accepted inputs (issue 10, items 7 and 15): the step over the
+// whole accepted range of dt and rates against the float64 reference, the
+// refusals at its edges, and the Poisson threshold at its edges. Compiled for
+// the CPU (extreme_values_test) and CUDA (extreme_values_gpu_test) backends.
 #include <gtest/gtest.h>
 
 #include <cfloat>
@@ -11,6 +11,8 @@
 #include <string>
 #include <vector>
 
+#include "bionmda/detail/counter_rng.hpp"
+#include "bionmda/detail/step_args.hpp"
 #include "support/test_support.hpp"
 
 namespace {
@@ -239,6 +241,144 @@ TEST(ExtremeRefusals, NonZeroRatesBelowTheSmallestAccepted) {
   EXPECT_NO_THROW(population{cfg});
   cfg.params.beta2 = std::vector<double>{0.5, 1e-300};
   expect_refused<invalid_argument>(cfg, {"beta2[1]", "e-300", "too small for float64"});
+}
+
+// --- Poisson input at the edges of its threshold (item 15) -------------------
+//
+// The rule (spike_input.hpp): with p = rate_hz * dt / 1000, element e spikes
+// when draw_bits(key, e) < p * 2^64, compared exactly; p >= 1, or within
+// rounding of 1 (1 - 2^-51 <= p), spikes every step.
+
+// Countdowns after one Poisson step of a fresh population: pulse_len - 1
+// where an element spiked, 0 where not.
+std::vector<std::uint16_t> poisson_countdowns(std::int64_t n, std::int64_t b, double dt, double rate,
+                                              std::uint64_t seed, int steps_before = 0) {
+  population_config cfg;
+  cfg.units = n;
+  cfg.batch = b;
+  cfg.dt = dt;
+  cfg.params.T_dur = 4.5 * dt;  // 5 steps
+  cfg.backend = test::backend_under_test();
+  population pop(cfg);
+  for (int s = 0; s < steps_before; ++s) pop.step();
+  pop.step(poisson{rate, seed});
+  return pop.countdown();
+}
+
+class PoissonEdges : public ::testing::Test {
+ public:
+  void SetUp() override { BIONMDA_SKIP_IF_UNAVAILABLE(); }
+};
+
+TEST_F(PoissonEdges, ProbabilityOneAndAboveSpikeEveryElementEveryStep) {
+  // 10 kHz at 0.1 ms is p = 1 (the issue's example); 1 MHz is p = 100.
+  for (double rate : {10000.0, 1e6, 1e300}) {
+    SCOPED_TRACE(::testing::Message() << "rate " << rate);
+    population_config cfg;
+    cfg.units = 1000;
+    cfg.batch = 3;
+    cfg.backend = test::backend_under_test();
+    population pop(cfg);  // T_dur 0.5 ms at 0.1 ms: 5 steps
+    for (int s = 0; s < 6; ++s) {
+      pop.step(poisson{rate, 7});
+      for (std::uint16_t c : pop.countdown()) ASSERT_EQ(c, 4) << "step " << s;
+    }
+  }
+}
+
+TEST_F(PoissonEdges, WithinRoundingOfOneSpikesEveryElement) {
+  // A rate one ulp below 10 kHz: p comes out one or two ulps below 1.
+  const double dt = 0.1;
+  const double rate = std::nextafter(10000.0, 0.0);
+  const double p = rate * dt / 1000.0;
+  ASSERT_LT(p, 1.0);
+  ASSERT_GE(p, 1.0 - 0x1p-51);
+  for (std::uint16_t c : poisson_countdowns(5000, 2, dt, rate, 3)) ASSERT_EQ(c, 4);
+  EXPECT_TRUE(test::poisson_spike(rate, dt, 3, 0, 0));
+}
+
+TEST_F(PoissonEdges, JustBelowOneFollowsTheRule) {
+  // dt = 1000/1024 ms makes p = rate/1024 exactly for a rate with few bits.
+  const double dt = 1000.0 / 1024.0;
+  const double p = 1.0 - 0x1p-9;
+  const double rate = p * 1024.0;
+  ASSERT_EQ(rate * dt / 1000.0, p);
+  const std::int64_t n = 20000;
+  const auto cd = poisson_countdowns(n, 1, dt, rate, 11);
+  const auto rule = test::poisson_mask(rate, dt, 11, 0, n);
+  std::int64_t silent = 0;
+  for (std::int64_t e = 0; e < n; ++e) {
+    ASSERT_EQ(cd[static_cast<std::size_t>(e)] != 0, rule[static_cast<std::size_t>(e)] != 0) << "element " << e;
+    silent += rule[static_cast<std::size_t>(e)] == 0 ? 1 : 0;
+  }
+  // 20000 * 2^-9 = 39 expected silent elements; 5 sigma bounds.
+  EXPECT_GT(silent, 8);
+  EXPECT_LT(silent, 70);
+}
+
+TEST_F(PoissonEdges, TinyProbabilityFollowsTheRule) {
+  for (double rate : {1e-12, 1e-300, 0.0}) {
+    const auto cd = poisson_countdowns(4000, 1, 0.1, rate, 5);
+    const auto rule = test::poisson_mask(rate, 0.1, 5, 0, 4000);
+    for (std::size_t e = 0; e < cd.size(); ++e) ASSERT_EQ(cd[e] != 0, rule[e] != 0) << "element " << e;
+  }
+}
+
+// A draw exactly equal to p * 2^64 does not spike (the comparison is <, not
+// <=); one step of the draw's precision above it does. Found by searching
+// seeds for a draw with at most 46 significant bits, so that p = draw / 2^64
+// and rate = p * 1024 give rate * dt / 1000 = p exactly at dt = 1000/1024.
+TEST_F(PoissonEdges, DrawEqualToTheThresholdDoesNotSpike) {
+  const double dt = 1000.0 / 1024.0;
+  std::uint64_t seed = 0, draw = 0, step_bits = 0;
+  for (std::uint64_t s = 1; s < (std::uint64_t{1} << 26); ++s) {
+    const std::uint64_t d = detail::draw_bits(detail::stream_key(s, detail::rng_poisson, 0), 0);
+    if (d < (std::uint64_t{1} << 50)) continue;  // keep p well above tiny
+    int bits = 64;
+    while (!(d >> (bits - 1))) --bits;
+    const std::uint64_t unit = std::uint64_t{1} << (bits - 46);
+    if (d % unit == 0) {
+      seed = s;
+      draw = d;
+      step_bits = unit;
+      break;
+    }
+  }
+  ASSERT_NE(seed, 0u) << "no seed found";
+  SCOPED_TRACE(::testing::Message() << "seed " << seed << " draw " << draw);
+  const double p = std::ldexp(static_cast<double>(draw), -64);
+  const double rate = p * 1024.0;
+  ASSERT_EQ(rate * dt / 1000.0, p) << "p must be exactly the draw / 2^64";
+  ASSERT_EQ(std::ldexp(p, 64), static_cast<double>(draw));
+  EXPECT_FALSE(test::poisson_spike(rate, dt, seed, 0, 0)) << "the documented rule: draw < p * 2^64";
+  EXPECT_EQ(poisson_countdowns(1, 1, dt, rate, seed)[0], 0) << "a draw equal to the threshold spiked";
+
+  const double p_up = std::ldexp(static_cast<double>(draw + step_bits), -64);
+  const double rate_up = p_up * 1024.0;
+  ASSERT_EQ(rate_up * dt / 1000.0, p_up);
+  EXPECT_TRUE(test::poisson_spike(rate_up, dt, seed, 0, 0));
+  EXPECT_EQ(poisson_countdowns(1, 1, dt, rate_up, seed)[0], 4) << "a draw below the threshold did not spike";
+}
+
+// The gate's threshold is the rule's p * 2^64 rounded up (draws are integers:
+// d < P exactly when d < ceil(P)), never a conversion out of range.
+TEST(PoissonGate, ThresholdIsTheRuleRoundedUp) {
+  // rate * dt / 1000 = p exactly for p with at most 46 significant bits.
+  auto gate = [](double p) { return detail::make_gate_poisson(p * 1024.0, 1000.0 / 1024.0, 1, 0); };
+  EXPECT_EQ(gate(0.0).threshold, 0u);
+  EXPECT_FALSE(gate(0.0).always);
+  EXPECT_EQ(gate(0x1p-70).threshold, 1u);    // P = 2^-6: only a draw of 0 spikes
+  EXPECT_EQ(gate(0x1.6p-62).threshold, 6u);  // P = 5.5
+  EXPECT_EQ(gate(0.5).threshold, std::uint64_t{1} << 63);
+  EXPECT_EQ(gate(1.0 - 0x1p-46).threshold, ~std::uint64_t{0} - (std::uint64_t{1} << 18) + 1);
+  EXPECT_FALSE(gate(1.0 - 0x1p-46).always);
+  for (double p : {1.0, 1.5, 1e300}) EXPECT_TRUE(gate(p).always) << "p = " << p;
+  // Within rounding of 1: one ulp below 10 kHz at 0.1 ms.
+  const double rate = std::nextafter(10000.0, 0.0);
+  ASSERT_LT(rate * 0.1 / 1000.0, 1.0);
+  EXPECT_TRUE(detail::make_gate_poisson(rate, 0.1, 0, 0).always);
+  // rate * dt / 1000 at exactly 1: the issue's example.
+  EXPECT_TRUE(detail::make_gate_poisson(10000.0, 0.1, 0, 0).always);
 }
 
 }  // namespace
