@@ -141,7 +141,8 @@ class population {
   [[nodiscard]] std::vector<std::int32_t> presynaptic_sources(cudaStream_t stream = nullptr) const;
   /**
    * @brief Sets the step counter (it keys the Poisson draws), e.g. when
-   *        continuing a run from saved state.
+   *        continuing a run from saved state. Any count in [0, INT64_MAX] is
+   *        accepted; a step at INT64_MAX is refused.
    * @throw bionmda::invalid_argument for a negative count
    */
   void set_step_count(std::int64_t steps);
@@ -167,7 +168,8 @@ class population {
    * memory space against the backend, the Poisson rate (finite, >= 0 Hz) and
    * host event indices (each in [0, N*B)). A host-memory input on the CUDA
    * backend is copied through a device buffer (population_config::host_input_staging).
-   * @throw bionmda::invalid_argument naming what is wrong
+   * @throw bionmda::invalid_argument naming what is wrong, or when the step
+   *        counter is already at INT64_MAX (it is never wrapped)
    */
   void step(const spike_input& input, cudaStream_t stream = nullptr);
   /** @brief As step(input, stream), but only enqueues (device-memory or generated input). */
@@ -260,6 +262,7 @@ class population {
   void build(const state_view<Real>* external);
   void check_alive() const;
   void check_input(const spike_input& input) const;
+  void check_can_count_a_step() const;
   template <class Real>
   detail::typed_engine<Real>& typed() const;
   population_config config_;
