@@ -7,6 +7,7 @@
 #include "bionmda/buffer.hpp"
 #include "bionmda/checkpoint.hpp"
 #include "bionmda/error.hpp"
+#include "bionmda/host_memory.hpp"
 #include "bionmda/parameters.hpp"
 #include "bionmda/population.hpp"
 #include "bionmda/postsynaptic.hpp"

@@ -141,7 +141,8 @@ class population {
   [[nodiscard]] std::vector<std::int32_t> presynaptic_sources(cudaStream_t stream = nullptr) const;
   /**
    * @brief Sets the step counter (it keys the Poisson draws), e.g. when
-   *        continuing a run from saved state.
+   *        continuing a run from saved state. Any count in [0, INT64_MAX] is
+   *        accepted; a step at INT64_MAX is refused.
    * @throw bionmda::invalid_argument for a negative count
    */
   void set_step_count(std::int64_t steps);
@@ -263,6 +264,7 @@ class population {
   void build(const state_view<Real>* external);
   void check_alive() const;
   void check_input(const spike_input& input) const;
+  void check_can_count_a_step() const;
   template <class Real>
   detail::typed_engine<Real>& typed() const;
   population_config config_;

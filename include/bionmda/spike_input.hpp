@@ -67,7 +67,9 @@ presynaptic_mask(device_span<std::uint8_t>) -> presynaptic_mask<memory_space::de
  *
  * Element e spikes with probability p = rate_hz * dt / 1000, drawn from a
  * counter-based generator keyed by (seed, step_count(), e), so the CPU and
- * the GPU produce the same spikes. p >= 1 spikes every step.
+ * the GPU produce the same spikes: it spikes when its 64 random bits, as an
+ * integer, are below p * 2^64. p >= 1, or within rounding of 1
+ * (p >= 1 - 2^-51), spikes every step.
  */
 struct poisson {
   double rate_hz = 0;       ///< firing rate [Hz], finite and >= 0

@@ -138,9 +138,9 @@ __global__ void __launch_bounds__(step_block_size)
     for (int k = 0; k < chunk; ++k) {
       if constexpr (PerUnit) {
         next[k] = advance_unit(g[k], x[k], cd[k], spike[k], m.pulse[unit[k]],
-                               m.coeffs_of(unit[k]), m.dt);
+                               m.coeffs_of(unit[k]), m.dt, m.j_fast);
       } else {
-        next[k] = advance_unit(g[k], x[k], cd[k], spike[k], m.pulse_steps, m.coeffs, m.dt);
+        next[k] = advance_unit(g[k], x[k], cd[k], spike[k], m.pulse_steps, m.coeffs, m.dt, m.j_fast);
       }
     }
 
@@ -210,9 +210,9 @@ __global__ void __launch_bounds__(step_block_size)
       const bool spike = mask[a.source[k]] != 0;
       countdown_t next;
       if constexpr (PerUnit) {
-        next = advance_unit(g, x, cd, spike, m.pulse[k], m.coeffs_of(k), m.dt);
+        next = advance_unit(g, x, cd, spike, m.pulse[k], m.coeffs_of(k), m.dt, m.j_fast);
       } else {
-        next = advance_unit(g, x, cd, spike, m.pulse_steps, m.coeffs, m.dt);
+        next = advance_unit(g, x, cd, spike, m.pulse_steps, m.coeffs, m.dt, m.j_fast);
       }
       s.g[e] = g;
       s.x[e] = x;

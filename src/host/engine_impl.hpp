@@ -58,6 +58,7 @@ class engine_impl final : public typed_engine<Real> {
 
     const coeff_table<Real> t = make_coeff_table<Real>(m);
     args_.dt = static_cast<Real>(m.dt);
+    args_.j_fast = static_cast<Real>(euler_fast_decay_rate(m.dt));
     args_.per_unit = m.per_unit;
     args_.coeffs = t.uniform;
     args_.pulse_steps = m.pulse_steps;

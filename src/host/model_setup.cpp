@@ -130,26 +130,42 @@ prepared_model prepare_model(const parameters& p, double dt, std::int64_t units)
 
 void check_representable(const parameters& p, double dt, std::int64_t units, bionmda::precision prec) {
   const bool f32 = prec == bionmda::precision::float32;
+  // Rates (and T, alpha2*T) are 0 or in [smallest, limit]. The upper limit
+  // leaves room for sums of rates. The lower one keeps every product of a
+  // rate with a state value in [0, 1] that matters normal: the CPU step
+  // flushes subnormal numbers to zero, and a flushed product below the
+  // smallest normal number (FLT_MIN ~ 1.2e-38, DBL_MIN ~ 2.2e-308) must stay
+  // below one rounding of the rate (smallest * eps > FLT_MIN: 1e-30 * 6e-8,
+  // 1e-290 * 1.1e-16), or an accepted rate 1e-35 at dt 1e38 would act as 0.
   const double limit = f32 ? 1e30 : 1e300;
+  const double smallest = f32 ? 1e-30 : 1e-290;
+  // dt's largest value is the precision's largest finite number: the step
+  // computes in Real, where a larger dt is infinite.
+  const double dt_most = f32 ? static_cast<double>(std::numeric_limits<float>::max())
+                             : std::numeric_limits<double>::max();
   const char* pname = f32 ? "float32" : "float64";
   BIONMDA_EXPECTS(dt >= 1e-30, "dt = " << dt << " ms is too small to represent in " << pname);
+  BIONMDA_EXPECTS(dt <= dt_most, "dt = " << dt << " ms is too large for " << pname << " (at most " << dt_most
+                                         << " ms)");
+  auto check = [&](double value, const std::string& name) {
+    BIONMDA_EXPECTS(value <= limit, name << " = " << value << " is too large for " << pname << " (at most " << limit
+                                         << ")");
+    BIONMDA_EXPECTS(value == 0 || value >= smallest, name << " = " << value << " is too small for " << pname
+                                                          << " (0, or at least " << smallest << ")");
+  };
   for (const parameter_info& info : kinetic_parameters) {
     // A duration only becomes a step count (bounded by pulse_steps_for).
     if (info.kind != parameter_kind::coefficient) continue;
     const unit_value& v = p.*info.member;
     for (std::int64_t i = 0; i < (v.is_per_unit() ? units : 1); ++i) {
-      const double value = v.at(i);
-      BIONMDA_EXPECTS(value <= limit, "parameter " << info.name << (v.is_per_unit() ? "[" + std::to_string(i) + "]" : "")
-                                                   << " = " << value << " is too large for " << pname << " (at most "
-                                                   << limit << ")");
+      check(v.at(i), std::string("parameter ") + info.name + (v.is_per_unit() ? "[" + std::to_string(i) + "]" : ""));
     }
   }
   // The x update's rate during a pulse (ax_on in unit_coeffs).
   const std::int64_t count = (p.alpha2.is_per_unit() || p.T.is_per_unit()) ? units : 1;
   for (std::int64_t i = 0; i < count; ++i) {
-    const double product = p.alpha2.at(i) * p.T.at(i);
-    BIONMDA_EXPECTS(product <= limit, "alpha2 * T = " << product << (count > 1 ? " (unit " + std::to_string(i) + ")" : "")
-                                                      << " is too large for " << pname << " (at most " << limit << ")");
+    check(p.alpha2.at(i) * p.T.at(i),
+          std::string("alpha2 * T") + (count > 1 ? " (unit " + std::to_string(i) + ")" : ""));
   }
 }
 

@@ -36,8 +36,10 @@ struct prepared_model {
 [[nodiscard]] prepared_model prepare_model(const parameters& p, double dt, std::int64_t units);
 
 /// Checks that parameters and dt stay finite and usable in the state's
-/// precision: every rate, T and alpha2*T at most 1e30 (float32) or 1e300
-/// (float64), so that sums of rates cannot overflow; dt at least 1e-30 ms.
+/// precision: every rate, T and alpha2*T 0 or in [1e-30, 1e30] (float32),
+/// [1e-290, 1e300] (float64), so that sums of rates cannot overflow and no
+/// product that matters is flushed to zero; dt in [1e-30 ms, the largest
+/// finite number of the precision].
 void check_representable(const parameters& p, double dt, std::int64_t units, bionmda::precision prec);
 
 /// Validates an initial value for a population of units x batch.

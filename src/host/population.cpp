@@ -190,6 +190,9 @@ void population::set_presynaptic_sources(host_span<const std::int32_t> sources,
                   "presynaptic population size n_pre must be >= 1, got " << n_pre);
   BIONMDA_EXPECTS(n_pre >= 0 && n_pre <= INT32_MAX,
                   "presynaptic population size n_pre must be in [0, 2^31), got " << n_pre);
+  // A presynaptic mask holds N_pre * B bytes: that count must exist.
+  BIONMDA_EXPECTS(n_pre == 0 || config_.batch <= INT64_MAX / n_pre,
+                  "presynaptic mask size n_pre * batch overflows 64 bits: " << n_pre << " * " << config_.batch);
   BIONMDA_EXPECTS(sources.data != nullptr || sources.size == 0,
                   "presynaptic sources is a null pointer");
   for (std::int64_t i = 0; i < sources.size; ++i) {
@@ -221,9 +224,6 @@ void check_space(bionmda::backend b, const char* what) {
 
 void population::check_input(const spike_input& input) const {
   check_alive();
-  // The counter keys the Poisson draws and must not wrap around to negative.
-  BIONMDA_EXPECTS(steps_ < INT64_MAX, "the step count is at its maximum, " << steps_
-                                                                          << "; set_step_count() to continue");
   const std::int64_t n = elements();
   std::visit(
       [&](const auto& in) {
@@ -262,8 +262,16 @@ void population::check_input(const spike_input& input) const {
       input);
 }
 
+// The counter keys the Poisson draws and must not wrap around to negative.
+void population::check_can_count_a_step() const {
+  BIONMDA_EXPECTS(steps_ < INT64_MAX, "the step counter is at " << steps_
+                                          << ", the largest value it holds; this population cannot step further "
+                                             "(set_step_count or a checkpoint set it there)");
+}
+
 void population::step_async(const spike_input& input, cudaStream_t stream) {
   check_input(input);
+  check_can_count_a_step();
   engine_->step(input, steps_, stream);
   ++steps_;
 }
@@ -280,6 +288,7 @@ void population::step_with_post(const spike_input& pre, const detail::post_args<
   BIONMDA_EXPECTS((std::holds_alternative<presynaptic_mask<memory_space::host>>(pre) ||
                    std::holds_alternative<presynaptic_mask<memory_space::device>>(pre)),
                   "the per-synapse step takes a presynaptic spike mask");
+  check_can_count_a_step();
   typed<Real>().step_post(pre, steps_, map, out, stream);
   ++steps_;
   if (std::holds_alternative<presynaptic_mask<memory_space::host>>(pre)) engine_->synchronize(stream);

@@ -26,9 +26,13 @@ namespace detail {
 namespace {
 
 // units: the range of source indices (population units in per-presynaptic
-// mode, presynaptic neurons in per-synapse mode).
-void validate(const csr_connectivity& c, const mg_block& mg, std::int64_t units) {
+// mode, presynaptic neurons in per-synapse mode); batch: the population's B.
+void validate(const csr_connectivity& c, const mg_block& mg, std::int64_t units, std::int64_t batch) {
   BIONMDA_EXPECTS(c.n_post >= 0, "connectivity n_post must be >= 0, got " << c.n_post);
+  // The outputs g_post, V and I hold B * n_post values: that count must exist.
+  BIONMDA_EXPECTS(c.n_post == 0 || batch <= INT64_MAX / c.n_post,
+                  "connectivity n_post * batch (the outputs' size) overflows 64 bits: " << c.n_post << " * "
+                                                                                        << batch);
   BIONMDA_EXPECTS(c.n_post < INT64_MAX && static_cast<std::int64_t>(c.row_offsets.size()) == c.n_post + 1,
                   "connectivity row_offsets has " << c.row_offsets.size() << " entries; expected n_post + 1 = "
                                                   << c.n_post << " + 1");
@@ -90,14 +94,16 @@ void postsynaptic_map::upload(const population& pop, const csr_connectivity& con
 }
 
 postsynaptic_map::postsynaptic_map(const population& pop, csr_connectivity conn, mg_block mg) : mg_(mg) {
-  detail::validate(conn, mg, pop.units());
+  detail::validate(conn, mg, pop.units(), pop.batch());
   upload(pop, conn);
 }
 
 postsynaptic_map postsynaptic_map::per_synapse(population& pop, csr_connectivity conn, std::int64_t n_pre,
                                                mg_block mg) {
   BIONMDA_EXPECTS(n_pre >= 1 && n_pre <= INT32_MAX, "per-synapse n_pre must be in [1, 2^31), got " << n_pre);
-  detail::validate(conn, mg, n_pre);
+  BIONMDA_EXPECTS(pop.batch() <= INT64_MAX / n_pre, "per-synapse presynaptic mask size n_pre * batch overflows 64 bits: "
+                                                        << n_pre << " * " << pop.batch());
+  detail::validate(conn, mg, n_pre, pop.batch());
   const std::int64_t nnz = conn.row_offsets.back();
   BIONMDA_EXPECTS(pop.units() == nnz, "per-synapse mode needs one unit per synapse: the population has "
                                           << pop.units() << " units, the connectivity " << nnz << " synapses");

@@ -15,6 +15,17 @@ double exprel(double z) {
   return std::expm1(z) / z;
 }
 
+// The exponential-Euler step size dt * exprel(dt*J) = (e^(dt*J) - 1) / J for
+// J <= 0. Written as dt * exprel(z) while |z| < 1, where (e^z - 1) / J would
+// lose dt when z underflows; otherwise as (e^z - 1) / J, which stays exact
+// when z overflows to -inf (e^z - 1 = -1) and never divides by a z whose
+// reciprocal is below the smallest normal number.
+double euler_step(double dt, double J) {
+  const double z = dt * J;
+  if (z > -1.0) return dt * exprel(z);
+  return std::expm1(z) / J;
+}
+
 // Number of integers k >= 0 with k*dt < T_dur, where k*dt counts as equal to
 // T_dur when T_dur/dt is within 1e-9 (relative) of k. Counted one k at a time.
 std::int64_t count_pulse_steps(double T_dur, double dt) {
@@ -81,14 +92,14 @@ void reference_population::step(const std::uint8_t* spikes) {
       {
         const double f = alpha2 * TT * (1.0 - x) - beta2 * x;
         const double J = -(alpha2 * TT + beta2);
-        x = x + dt_ * exprel(dt_ * J) * f;
+        x = x + euler_step(dt_, J) * f;
       }
       // 3. g with the new x.
       double g = g_[e];
       {
         const double f = alpha1 * x * (1.0 - g) - beta1 * g;
         const double J = -(alpha1 * x + beta1);
-        g = g + dt_ * exprel(dt_ * J) * f;
+        g = g + euler_step(dt_, J) * f;
       }
       x_[e] = x;
       g_[e] = g;

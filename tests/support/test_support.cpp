@@ -104,12 +104,24 @@ std::vector<std::uint8_t> gather_mask(const std::vector<std::uint8_t>& pre,
 
 bool poisson_spike(double rate_hz, double dt, std::uint64_t seed, std::int64_t step,
                    std::int64_t e) {
+  // The documented rule: p = rate_hz * dt / 1000; certain from 1 - 2^-51 on
+  // (within rounding of 1); otherwise a spike when the draw d < p * 2^64,
+  // compared exactly here in integers: p = m * 2^(k - 53) with m a 53-bit
+  // integer, so p * 2^64 = m * 2^(k + 11).
   const double p = rate_hz * dt / 1000.0;
+  if (p >= 1.0 - 0x1p-51) return true;
+  if (p <= 0.0) return false;
   const std::uint64_t key =
       detail::stream_key(seed, detail::rng_poisson, static_cast<std::uint64_t>(step));
-  const double u =
-      std::ldexp(static_cast<double>(detail::draw_bits(key, static_cast<std::uint64_t>(e))), -64);
-  return p >= 1.0 || u < p;
+  const std::uint64_t d = detail::draw_bits(key, static_cast<std::uint64_t>(e));
+  int k = 0;
+  const auto m = static_cast<std::uint64_t>(std::ldexp(std::frexp(p, &k), 53));
+  const int shift = k + 11;  // <= 11 since p < 1: m << shift < 2^64
+  if (shift >= 0) return d < (m << shift);
+  // d < m / 2^s  <=>  d * 2^s < m  <=>  d * 2^s <= m - 1  <=>  d <= (m - 1) / 2^s
+  const int s = -shift;
+  if (s >= 64) return d == 0;  // m / 2^s < 2^-11: only a draw of 0 is below
+  return d <= ((m - 1) >> s);
 }
 
 std::vector<std::uint8_t> poisson_mask(double rate_hz, double dt, std::uint64_t seed,

@@ -66,7 +66,8 @@ namespace bionmda::test {
                                                     std::int64_t n_pre, std::int64_t batch);
 
 /// The dense mask that step(poisson{rate_hz, seed}) draws at step `step`
-/// (its documented rule: element e spikes when draw_bits(key, e) < p * 2^64).
+/// (its documented rule: element e spikes when draw_bits(key, e) < p * 2^64,
+/// exactly; p >= 1 - 2^-51, within rounding of 1, spikes every step).
 [[nodiscard]] std::vector<std::uint8_t> poisson_mask(double rate_hz, double dt, std::uint64_t seed,
                                                      std::int64_t step, std::int64_t elements);
 

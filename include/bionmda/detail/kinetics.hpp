@@ -36,12 +36,44 @@ struct unit_coeffs {
   Real hx_off;  ///< dt * exprel(-dt * beta2) [ms]
 };
 
-/// dt * exprel(dt*J) = (e^(dt*J) - 1) / J, with the limit dt at J = 0.
+/**
+ * @brief |dt*J| beyond which the exponential-Euler factor is taken as -1/J.
+ *
+ * (e^z - 1)/J with z = dt*J <= -C equals -1/J * (1 - e^z), and e^-C must be
+ * negligible next to 1 in either precision: e^-64 ~ 1.6e-28, far below
+ * float64's half ulp of 1 (2^-54 ~ 5.6e-17), so at the switch expm1(z) is
+ * exactly -1 and both formulas give 1/|J| to their last rounding. C is also
+ * small enough that everything around the switch stays finite and normal for
+ * every accepted dt (1e-30 to the largest finite Real; model_setup.cpp):
+ * C/dt lies in [64/FLT_MAX ~ 1.9e-37, 6.4e31] in float32 and
+ * [64/DBL_MAX ~ 3.6e-307, 6.4e31] in float64, and 1/C is far from underflow,
+ * where the old formula dt * (expm1(z)/z) failed: z = dt*J overflowed to -inf
+ * (float32 dt 1e38), or 1/z fell below the smallest normal number and was
+ * flushed to 0 on the CPU (float64 dt 5e307), giving a factor of 0. Below
+ * |z| = 64 the factor is computed exactly as before, bit for bit: the steps of
+ * any ordinary simulation (|z| of order 1) do not change.
+ */
+inline constexpr double euler_fast_decay_z = 64.0;
+
+/// J below which euler_factor returns -1/J for a step dt (model_args::j_fast).
+inline double euler_fast_decay_rate(double dt) { return -euler_fast_decay_z / dt; }
+
+/**
+ * @brief dt * exprel(dt*J) = (e^(dt*J) - 1) / J, with the limit dt at J = 0.
+ *
+ * j_fast = euler_fast_decay_rate(dt), computed once outside the step (host
+ * code, no fast-math): the CPU step is compiled with -ffast-math, which may
+ * fold any test for infinity away, so the branch is decided from finite
+ * quantities only, and J is clamped before the product so that no lane of a
+ * vector computes an infinite z.
+ */
 template <class Real>
-BIONMDA_HD Real euler_factor(Real dt, Real J) {
+BIONMDA_HD Real euler_factor(Real dt, Real J, Real j_fast) {
   using std::expm1;
-  const Real z = dt * J;
-  return z == Real(0) ? dt : dt * (expm1(z) / z);
+  const bool fast = J < j_fast;
+  const Real z = dt * (fast ? j_fast : J);
+  const Real slow = z == Real(0) ? dt : dt * (expm1(z) / z);
+  return fast ? Real(-1) / J : slow;
 }
 
 /// Coefficients of one unit from its parameters (float64), rounded once to Real.
@@ -49,12 +81,13 @@ template <class Real>
 inline unit_coeffs<Real> make_unit_coeffs(double alpha1, double beta1, double alpha2,
                                           double beta2, double T, double dt) {
   const double ax_on = alpha2 * T;
+  const double j_fast = euler_fast_decay_rate(dt);
   return unit_coeffs<Real>{static_cast<Real>(alpha1),
                            static_cast<Real>(beta1),
                            static_cast<Real>(ax_on),
                            static_cast<Real>(beta2),
-                           static_cast<Real>(euler_factor(dt, -(ax_on + beta2))),
-                           static_cast<Real>(euler_factor(dt, -beta2))};
+                           static_cast<Real>(euler_factor(dt, -(ax_on + beta2), j_fast)),
+                           static_cast<Real>(euler_factor(dt, -beta2, j_fast))};
 }
 
 /// Clamp to [0, 1]. Exact exponential Euler stays inside; rounding at extreme
@@ -74,11 +107,13 @@ BIONMDA_HD Real clamp_unit_interval(Real v) {
  * @param pulse_steps n, the pulse length in steps (0 disables the pulse)
  * @param c           the unit's coefficients (make_unit_coeffs)
  * @param dt          time step [ms]
+ * @param j_fast      euler_fast_decay_rate(dt) in Real [1/ms]
  * @return the pulse steps left after this step
  */
 template <class Real>
 BIONMDA_HD countdown_t advance_unit(Real& g, Real& x, countdown_t remaining, bool spike,
-                                    countdown_t pulse_steps, const unit_coeffs<Real>& c, Real dt) {
+                                    countdown_t pulse_steps, const unit_coeffs<Real>& c, Real dt,
+                                    Real j_fast) {
   // A spike (re)starts the pulse; this step is covered when any pulse steps remain.
   const countdown_t start = spike ? pulse_steps : remaining;
   const bool on = start != 0;
@@ -88,10 +123,12 @@ BIONMDA_HD countdown_t advance_unit(Real& g, Real& x, countdown_t remaining, boo
   const Real hx = on ? c.hx_on : c.hx_off;
   const Real x_new = clamp_unit_interval(x + hx * (ax * (Real(1) - x) - c.beta2 * x));
 
-  // g with the new x: f = alpha1*x'*(1 - g) - beta1*g.
+  // g with the new x: f = alpha1*x'*(1 - g) - beta1*g. With every rate at
+  // most the precision's limit (1e30 float32, 1e300 float64), |f| <= |J| <=
+  // 2e30 (2e300) is finite, and |factor * f| <= |f| / |J| <= 1.
   const Real ag = c.alpha1 * x_new;
   const Real fg = ag * (Real(1) - g) - c.beta1 * g;
-  g = clamp_unit_interval(g + euler_factor(dt, -(ag + c.beta1)) * fg);
+  g = clamp_unit_interval(g + euler_factor(dt, -(ag + c.beta1), j_fast) * fg);
   x = x_new;
   return static_cast<countdown_t>(on ? start - 1 : 0);
 }

@@ -27,6 +27,7 @@ struct state_ptrs {
 template <class Real>
 struct model_args {
   Real dt;                   ///< ms
+  Real j_fast;               ///< euler_fast_decay_rate(dt): g's factor is -1/J below it [1/ms]
   unit_coeffs<Real> coeffs;  ///< uniform coefficients (used when per_unit is false)
   countdown_t pulse_steps;   ///< uniform pulse length in steps
   bool per_unit;             ///< true: read the arrays below, indexed by unit
@@ -80,14 +81,24 @@ struct gate_poisson {
   }
 };
 
-/// The Poisson gate of one step: p = rate_hz * dt / 1000 per element, as a
-/// 64-bit threshold on draw_bits (p >= 1: every element spikes).
+/// p at or above which every element spikes: 1, less what the two roundings
+/// of rate_hz * dt / 1000 can lose (each half an ulp, 2^-53 relative), with
+/// a factor of two to spare. A rate meant as one spike per step (10 kHz at
+/// 0.1 ms, or 1000 / dt in general) spikes every step whichever way the
+/// product rounds.
+inline constexpr double poisson_certain = 1.0 - 0x1p-51;
+
+/// The Poisson gate of one step: p = rate_hz * dt / 1000 per element; element
+/// e spikes when draw_bits(key, e) < p * 2^64, compared exactly (the draw is
+/// an integer, so the threshold is p * 2^64 rounded up); p >= poisson_certain:
+/// every element spikes. p * 2^64 is formed only for p < poisson_certain,
+/// where it is below 2^64 - 2^12 and converts to an integer exactly.
 inline gate_poisson make_gate_poisson(double rate_hz, double dt, std::uint64_t seed, std::int64_t step) {
   const double p = rate_hz * dt / 1000.0;
   gate_poisson gate{};
   gate.key = stream_key(seed, rng_poisson, static_cast<std::uint64_t>(step));
-  gate.always = p >= 1.0;
-  gate.threshold = gate.always ? UINT64_MAX : static_cast<std::uint64_t>(std::ldexp(p, 64));
+  gate.always = p >= poisson_certain;
+  gate.threshold = gate.always ? UINT64_MAX : static_cast<std::uint64_t>(std::ceil(std::ldexp(p, 64)));
   return gate;
 }
 

@@ -1,12 +1,11 @@
 // The CPU backend: the backend policy of engine_impl over host memory, and
 // the operations around the step (per-post sums, gathers, fills) that need
 // no vector math. The steps themselves are in cpu_kernels.cpp.
-#include <unistd.h>
-
 #include <algorithm>
 #include <cstring>
 #include <string>
 
+#include "bionmda/host_memory.hpp"
 #include "cpu_kernels.hpp"
 #include "engine_impl.hpp"
 
@@ -118,29 +117,37 @@ struct cpu_backend {
   }
 };
 
-// Refuses a state larger than the machine's physical memory up front: with
-// memory overcommit the allocation itself may succeed and the process be
-// killed later, when the pages are first touched.
+// Byte counts of states beyond any 64-bit integer (N and B up to 2^63 each,
+// their product checked, times up to 18 bytes), exact.
+__extension__ using byte_count = unsigned __int128;
+
+std::string to_decimal(byte_count v) {
+  std::string s;
+  do {
+    s.insert(s.begin(), static_cast<char>('0' + static_cast<int>(v % 10)));
+    v /= 10;
+  } while (v != 0);
+  return s;
+}
+
+// Refuses a state larger than what this process can still get (MemAvailable,
+// a cgroup limit) up front: with memory overcommit the allocation itself may
+// succeed and the process be killed later, when the pages are first touched.
 void check_fits_in_memory(const prepared_model& m, std::int64_t units, std::int64_t batch, std::size_t real) {
-  const double r = static_cast<double>(real);
-  const double elements = static_cast<double>(units) * static_cast<double>(batch);
-  const double per_unit_bytes = m.per_unit ? static_cast<double>(units) * (6 * r + 2) : 0.0;
-  const double need = elements * (2 * r + 2) + per_unit_bytes;
-  const long pages = sysconf(_SC_PHYS_PAGES);
-  const long avail_pages = sysconf(_SC_AVPHYS_PAGES);
-  const long page = sysconf(_SC_PAGE_SIZE);
-  if (pages <= 0 || page <= 0) return;  // unknown: let the allocation decide
-  const double total = static_cast<double>(pages) * static_cast<double>(page);
-  if (need > total) {
-    const auto avail = static_cast<std::size_t>(std::max(0L, avail_pages)) * static_cast<std::size_t>(page);
-    char needed[64];  // a double: the sizes may exceed any integer type
-    std::snprintf(needed, sizeof needed, "%.0f", need);
-    throw out_of_memory("bionmda: the CPU backend's state needs " + std::string(needed) +
-                            " bytes, more than this machine's " +
-                            std::to_string(static_cast<unsigned long long>(total)) + " bytes of memory (" +
-                            std::to_string(avail) + " available)",
-                        static_cast<std::size_t>(std::min(need, 1.8e19)), avail);
-  }
+  const auto r = static_cast<byte_count>(real);
+  const byte_count elements = static_cast<byte_count>(units) * static_cast<byte_count>(batch);
+  // g and x in Real plus a 2-byte countdown per element; per unit, six
+  // coefficients in Real and a 2-byte pulse length.
+  const byte_count per_unit_bytes = m.per_unit ? static_cast<byte_count>(units) * (6 * r + 2) : 0;
+  const byte_count need = elements * (2 * r + 2) + per_unit_bytes;
+  const host_memory_budget budget = available_host_memory();
+  if (!budget.known || need <= budget.bytes) return;  // unknown: let the allocation decide
+  throw out_of_memory("bionmda: the CPU backend's state of " + std::to_string(units) + " units x " +
+                          std::to_string(batch) + " batch entries needs " + to_decimal(need) +
+                          " bytes, more than the " + std::to_string(budget.bytes) +
+                          " bytes available to this process (" + budget.limit + ")",
+                      need > SIZE_MAX ? SIZE_MAX : static_cast<std::size_t>(need),
+                      static_cast<std::size_t>(budget.bytes));
 }
 
 }  // namespace

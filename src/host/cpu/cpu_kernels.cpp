@@ -59,6 +59,7 @@ inline void update_row(Real* __restrict__ g, Real* __restrict__ x, countdown_t* 
                        SpikeAt spike_at) {
   // Local copies: loop-invariant values the vectoriser can broadcast.
   const Real dt = m.dt;
+  const Real j_fast = m.j_fast;
   const unit_coeffs<Real> uniform = m.coeffs;
   const countdown_t pulse_steps = m.pulse_steps;
 #pragma omp simd
@@ -68,9 +69,9 @@ inline void update_row(Real* __restrict__ g, Real* __restrict__ x, countdown_t* 
     Real xi = x[i];
     countdown_t next;
     if constexpr (PerUnit) {
-      next = advance_unit(gi, xi, cd[i], spike, m.pulse[i], m.coeffs_of(i), dt);
+      next = advance_unit(gi, xi, cd[i], spike, m.pulse[i], m.coeffs_of(i), dt, j_fast);
     } else {
-      next = advance_unit(gi, xi, cd[i], spike, pulse_steps, uniform, dt);
+      next = advance_unit(gi, xi, cd[i], spike, pulse_steps, uniform, dt, j_fast);
     }
     g[i] = gi;
     x[i] = xi;
