@@ -3,6 +3,7 @@
 
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <ostream>
@@ -105,9 +106,9 @@ void put_value(writer& w, const unit_value& v) {
   }
 }
 
-unit_value get_value(reader& r, const char* name, std::int64_t units) {
+unit_value get_value(reader& r, const char* name, std::int64_t units, const std::string& path) {
   const auto per_unit = r.get<std::uint8_t>(name);
-  if (per_unit > 1) throw error(std::string("bionmda: checkpoint: bad flag for parameter ") + name);
+  if (per_unit > 1) throw error("bionmda: checkpoint " + path + ": bad flag for parameter " + name);
   if (per_unit) return unit_value(r.get_doubles(name, units));
   return unit_value(r.get<double>(name));
 }
@@ -120,7 +121,7 @@ void put_initial(writer& w, const initial_value& v) {
   w.put_doubles(v.values());
 }
 
-initial_value get_initial(reader& r, const char* name, std::int64_t max_count) {
+initial_value get_initial(reader& r, const char* name, std::int64_t max_count, const std::string& path) {
   const auto kind = r.get<std::uint8_t>(name);
   const double lo = r.get<double>(name);
   const double hi = r.get<double>(name);
@@ -131,7 +132,7 @@ initial_value get_initial(reader& r, const char* name, std::int64_t max_count) {
     case initial_value::kind::uniform_random: return initial_value::uniform(lo, hi, seed);
     case initial_value::kind::per_unit: return initial_value::per_unit(std::move(values));
   }
-  throw error(std::string("bionmda: checkpoint: bad kind for initial ") + name);
+  throw error("bionmda: checkpoint " + path + ": bad kind for initial " + name);
 }
 
 // Everything a checkpoint holds, decoded and checked.
@@ -144,9 +145,19 @@ struct decoded {
 };
 
 std::vector<char> read_file(const std::string& path) {
+  // A filebuf reports a directory, or a read error, as its own exception
+  // ("basic_filebuf::underflow ..."): both are named here.
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) {
+    throw error("bionmda: checkpoint '" + path + "' is a directory, not a file");
+  }
   std::ifstream in(path, std::ios::binary);
   if (!in) throw error("bionmda: cannot open checkpoint '" + path + "' for reading");
-  return std::vector<char>((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  try {
+    return std::vector<char>((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  } catch (const std::ios_base::failure& e) {
+    throw error("bionmda: cannot read checkpoint '" + path + "': " + e.code().message());
+  }
 }
 
 header decode_header(const std::vector<char>& bytes, const std::string& path) {
@@ -203,9 +214,9 @@ decoded decode(const std::string& path) {
   c.dt = d.h.dt;
   c.precision = d.h.precision == 0 ? precision::float32 : precision::float64;
   // The kinetic parameters, in the order of kinetic_parameters (the file format).
-  for (const parameter_info& info : kinetic_parameters) c.params.*info.member = get_value(r, info.name, n);
-  c.g0 = get_initial(r, "g0", e);
-  c.x0 = get_initial(r, "x0", e);
+  for (const parameter_info& info : kinetic_parameters) c.params.*info.member = get_value(r, info.name, n, path);
+  c.g0 = get_initial(r, "g0", e, path);
+  c.x0 = get_initial(r, "x0", e, path);
   // The state arrays must fit in what is left, before any allocation.
   const double real = d.h.precision == 0 ? 4.0 : 8.0;
   const double need = static_cast<double>(e) * (2 * real + 2) + (d.h.n_pre > 0 ? 4.0 * static_cast<double>(n) : 0.0);
@@ -318,7 +329,18 @@ population load_checkpoint(const std::string& path, backend be, checkpoint_info*
   detail::decoded d = detail::decode(path);
   population_config cfg = d.cfg;
   cfg.backend = be;
-  population pop(cfg);  // validates every parameter
+  // The population validates every parameter and size; a refusal names the
+  // file it came from.
+  population pop = [&] {
+    try {
+      return population(cfg);
+    } catch (const invalid_argument& e) {
+      const std::string what = e.what();
+      const std::string prefix = "bionmda: ";
+      throw invalid_argument("bionmda: checkpoint " + path + ": " +
+                             (what.rfind(prefix, 0) == 0 ? what.substr(prefix.size()) : what));
+    }
+  }();
   detail::apply(pop, d);
   if (info != nullptr) *info = detail::info_of(d.h);
   return pop;
