@@ -347,9 +347,9 @@ int run_bench(const bench_options& opts) {
     }
     if (o.sizes.empty()) {
       if (be == backend::cuda) {
-        for (int k = 16; k <= 26; k += 2) o.sizes.push_back(std::ldexp(1.0, k));
+        for (int k = 16; k <= 26; k += 2) o.sizes.push_back(std::int64_t{1} << k);
       } else {
-        for (int k : {16, 18, 20, 22, 23}) o.sizes.push_back(std::ldexp(1.0, k));
+        for (int k : {16, 18, 20, 22, 23}) o.sizes.push_back(std::int64_t{1} << k);
       }
     }
     std::printf("# bionmda %s step benchmark: backend %s, device %s\n", BIONMDA_VERSION_STRING,
@@ -368,8 +368,7 @@ int run_bench(const bench_options& opts) {
                      to_string(be), pname.c_str(), wrong.c_str());
         return 1;
       }
-      for (double nd : o.sizes) {
-        const auto n = static_cast<std::int64_t>(nd);
+      for (const std::int64_t n : o.sizes) {
         double sps = 0;
         std::int64_t n_pre = 1;
         try {

@@ -10,7 +10,7 @@ namespace bionmda::bench {
 struct bench_options {
   std::string backend = "auto";
   std::vector<std::string> precisions = {"float32", "float64"};
-  std::vector<double> sizes;          ///< empty: GPU 2^16..2^26, CPU 2^16..2^23
+  std::vector<std::int64_t> sizes;    ///< units N, each >= 1; empty: GPU 2^16..2^26, CPU 2^16..2^23
   std::int64_t batch = 1;
   std::string input = "dense";        ///< dense, presynaptic or poisson
   double rate_hz = 20.0;

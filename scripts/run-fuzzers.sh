@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 seconds=${1:-600}
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(spike_csv npy checkpoint)
+[ ${#targets[@]} -gt 0 ] || targets=(spike_csv npy checkpoint options unit_values)
 CC=clang CXX=clang++ cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DBIONMDA_ENABLE_CUDA=OFF \
   -DBIONMDA_BUILD_FUZZERS=ON -DBIONMDA_SANITIZE=address,undefined -DBIONMDA_WERROR=OFF \
   -DBIONMDA_BUILD_TESTS=OFF -DBIONMDA_BUILD_TOOLS=OFF -DBIONMDA_BUILD_EXAMPLES=OFF \

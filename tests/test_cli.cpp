@@ -10,6 +10,9 @@
 #include <random>
 #include <sstream>
 
+#define XXH_INLINE_ALL
+#include <xxhash.h>
+
 #include "npy.hpp"
 #include "support/test_support.hpp"
 
@@ -541,8 +544,18 @@ TEST_P(CliErrors, ExitTwoWithMessageAndNoOutput) {
       while (std::getline(ds, d, 'x')) shape.push_back(std::stoll(d));
       std::vector<std::uint8_t> data(std::stoul(bytes), 0);
       content = io::npy_bytes(descr, shape, data.data(), data.size());
+    } else if (content.rfind("NPYF8:", 0) == 0) {  // NPYF8:<v>,<v>,... (1-d float64)
+      std::istringstream in(content.substr(6));
+      std::vector<double> values;
+      for (std::string v; std::getline(in, v, ',');) values.push_back(std::strtod(v.c_str(), nullptr));
+      content = io::npy_bytes("<f8", {static_cast<std::int64_t>(values.size())}, values.data(),
+                              values.size() * sizeof(double));
     }
-    write(setup.substr(0, eq), content);
+    if (content == "DIR") {
+      fs::create_directory(path(setup.substr(0, eq)));
+    } else {
+      write(setup.substr(0, eq), content);
+    }
   }
   write("keep.csv", "old content\n");
   const auto before = files();
@@ -551,21 +564,27 @@ TEST_P(CliErrors, ExitTwoWithMessageAndNoOutput) {
   EXPECT_NE(r.err.find(c.message), std::string::npos) << "stderr: " << r.err;
   EXPECT_EQ(slurp(path("keep.csv")), "old content\n") << "an existing output must stay untouched";
   EXPECT_EQ(files(), before) << "no partial or temporary file may be left";
+  // In the tool's own words: short, one line, no echo of CLI11's bounds or of
+  // the library's internals.
+  EXPECT_LT(r.err.size(), 400u) << "stderr: " << r.err;
+  EXPECT_EQ(r.err.find("179769313486231570"), std::string::npos) << r.err;
+  EXPECT_EQ(r.err.find("basic_filebuf"), std::string::npos) << r.err;
+  EXPECT_EQ(r.err.find("std::"), std::string::npos) << r.err;
 }
 
 const error_case error_cases[] = {
     {"unknown_option", "", "--size 3 --frobnicate 2", "frobnicate"},
-    {"bad_number", "", "--size three", "--size"},
+    {"bad_number", "", "--size three", "--size: 'three' is not a decimal integer"},
     {"negative_size", "", "--size -5", "--size"},
-    {"bad_dt", "", "--size 3 --dt -0.1", "dt"},
-    {"zero_dt", "", "--size 3 --dt 0", "dt"},
-    {"bad_rate_value", "", "--size 3 --alpha1 -2", "alpha1"},
-    {"nan_beta2", "", "--size 3 --beta2 nan", "beta2"},
-    {"bad_g0", "", "--size 3 --g0 1.5", "initial g"},
+    {"bad_dt", "", "--size 3 --dt -0.1", "--dt: must be > 0, got -0.1"},
+    {"zero_dt", "", "--size 3 --dt 0", "--dt: must be > 0, got 0"},
+    {"bad_rate_value", "", "--size 3 --alpha1 -2", "--alpha1: must be >= 0, got -2"},
+    {"nan_beta2", "", "--size 3 --beta2 nan", "--beta2: 'nan' is not a finite number"},
+    {"bad_g0", "", "--size 3 --g0 1.5", "--g0: must be in [0, 1], got 1.5"},
     {"param_not_file", "", "--size 3 --T-dur nosuchfile", "--T-dur"},
     {"param_wrong_length", "v.txt=1\n2\n", "--size 3 --alpha2 v.txt", "2 values"},
-    {"bad_backend", "", "--size 3 --backend gpu", "--backend"},
-    {"bad_precision", "", "--size 3 --precision half", "--precision"},
+    {"bad_backend", "", "--size 3 --backend gpu", "--backend: 'gpu' is not one of auto, cpu or cuda"},
+    {"bad_precision", "", "--size 3 --precision half", "--precision: 'half' is not one of float32 or float64"},
     {"both_sources", "", "--size 3 --rate 5 --spikes s.csv", "exclusive"},
     {"missing_spike_file", "", "--size 3 --spikes nosuch.csv", "nosuch.csv"},
     {"spike_ext", "s.txt=step,unit\n", "--size 3 --spikes s.txt", ".csv or .npy"},
@@ -587,13 +606,251 @@ const error_case error_cases[] = {
     {"npy_truncated_data", "s.npy=NPY:|u1:10x3:20", "--size 3 --steps 10 --spikes s.npy", "truncated"},
     {"record_range", "", "--size 3 --record 0,7", "unit 7 out of range"},
     {"record_garbage", "", "--size 3 --record a,b", "--record"},
-    {"record_huge", "", "--size 3 --record 1e30", "out of range"},
+    {"record_huge", "", "--size 3 --record 1000000000000000000000000000000", "out of range"},
     {"record_inf", "", "--size 3 --record inf", "--record"},
+    // --record: all, none, or decimal indices separated by single commas.
+    {"record_exponent", "", "--size 3 --record 1e0", "--record: '1e0' is not a unit index"},
+    {"record_hex", "", "--size 5 --record 0x3", "--record: '0x3' is not a unit index"},
+    {"record_space", "", "--size 3 --record ' 1'", "--record: ' 1' is not a unit index"},
+    {"record_sign", "", "--size 3 --record +1", "--record: '+1' is not a unit index"},
+    {"record_negative", "", "--size 3 --record -1", "--record: '-1' is not a unit index"},
+    {"record_fraction", "", "--size 3 --record 1.0", "--record: '1.0' is not a unit index"},
+    {"record_trailing_comma", "", "--size 3 --record 1,2,", "--record: empty item"},
+    {"record_leading_comma", "", "--size 3 --record ,1", "--record: empty item"},
+    {"record_double_comma", "", "--size 3 --record 0,,1", "--record: empty item"},
+    {"record_empty", "", "--size 3 --record ''", "--record: empty"},
+    {"record_duplicate", "", "--size 3 --record 1,1,1", "--record: unit 1 is listed twice"},
+    {"record_duplicate_apart", "", "--size 5 --record 4,0,4", "--record: unit 4 is listed twice"},
+    {"record_none_with_out", "", "--size 3 --record none", "--record none records no unit"},
     {"every_zero", "", "--size 3 --every 0", "--every"},
+    // Every floating option is finite (a number given to an option is never
+    // taken for a file name, whatever its spelling).
+    {"rate_nan", "", "--size 3 --rate nan", "--rate: 'nan' is not a finite number"},
+    {"rate_inf", "", "--size 3 --rate inf", "--rate: 'inf' is not a finite number"},
+    {"rate_overflow", "", "--size 3 --rate 1e400", "--rate: '1e400' is not a finite number"},
+    {"rate_negative", "", "--size 3 --rate -5", "--rate: must be >= 0, got -5"},
+    {"dt_nan", "", "--size 3 --dt nan", "--dt: 'nan' is not a finite number"},
+    {"dt_inf", "", "--size 3 --dt -inf", "--dt: '-inf' is not a finite number"},
+    {"dt_overflow", "", "--size 3 --dt 1e309", "--dt: '1e309' is not a finite number"},
+    {"dt_hex", "", "--size 3 --dt 0x1p-3", "--dt: '0x1p-3' is not a decimal number"},
+    {"dt_word", "", "--size 3 --dt fast", "--dt: 'fast' is not a decimal number"},
+    {"alpha1_nan", "", "--size 3 --alpha1 nan", "--alpha1: 'nan' is not a finite number"},
+    {"alpha1_inf", "", "--size 3 --alpha1 INF", "--alpha1: 'INF' is not a finite number"},
+    {"beta1_overflow", "", "--size 3 --beta1 -1e999", "--beta1: '-1e999' is not a finite number"},
+    {"T_dur_infinity", "", "--size 3 --T-dur infinity", "--T-dur: 'infinity' is not a finite number"},
+    {"g0_nan", "", "--size 3 --g0 nan", "--g0: 'nan' is not a finite number"},
+    {"x0_inf", "", "--size 3 --x0 inf", "--x0: 'inf' is not a finite number"},
+    // Numbers read from a file: the file, its line, the option.
+    {"param_file_nan", "a.txt=1\nnan\n3\n", "--size 3 --alpha2 a.txt", "a.txt:2: --alpha2 value 'nan' is not a finite number"},
+    {"param_file_inf", "a.txt=1\n2\n-inf\n", "--size 3 --beta2 a.txt", "a.txt:3: --beta2 value '-inf' is not a finite number"},
+    {"param_file_overflow", "a.txt=1e999\n2\n3\n", "--size 3 --T a.txt", "a.txt:1: --T value '1e999' is not a finite number"},
+    {"param_file_negative", "a.txt=1\n-2\n3\n", "--size 3 --alpha1 a.txt", "a.txt:2: --alpha1 value -2 must be >= 0"},
+    {"param_file_hex", "a.txt=1\n0x10\n3\n", "--size 3 --alpha1 a.txt", "a.txt:2: --alpha1 value '0x10' is not a decimal number"},
+    {"g0_file_nan", "g.csv=0.5\nNaN\n0.1\n", "--size 3 --g0 g.csv", "g.csv:2: --g0 value 'NaN' is not a finite number"},
+    {"x0_file_range", "x.csv=0.5\n0.2\n1.5\n", "--size 3 --x0 x.csv", "x.csv:3: --x0 value 1.5 must be in [0, 1]"},
+    {"param_npy_nan", "a.npy=NPYF8:1,nan,3", "--size 3 --alpha1 a.npy", "a.npy[1]: --alpha1 value nan is not a finite number"},
+    {"param_npy_inf", "a.npy=NPYF8:1,2,-inf", "--size 3 --alpha1 a.npy", "a.npy[2]: --alpha1 value -inf is not a finite number"},
+    // Integers are given as decimal integers, in range; messages in the tool's words.
+    {"size_exponent", "", "--size 1e3", "--size: '1e3' is not a decimal integer"},
+    {"size_negative", "", "--size -5", "--size: must be >= 0, got -5"},
+    {"size_300_digits", "", "--size 1000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000", "--size: out of range"},
+    {"batch_zero", "", "--size 3 --batch 0", "--batch: must be >= 1, got 0"},
+    {"steps_fraction", "", "--size 3 --steps 10.5", "--steps: '10.5' is not a decimal integer"},
+    {"every_huge", "", "--size 3 --every 99999999999999999999", "--every: out of range"},
+    {"seed_negative", "", "--size 3 --rate 10 --seed -1", "--seed: '-1' is not a decimal integer in [0, 18446744073709551615]"},
+    {"seed_2_64", "", "--size 3 --rate 10 --seed 18446744073709551616", "--seed: '18446744073709551616' is not a decimal integer in [0, 18446744073709551615]"},
+    {"seed_exponent", "", "--size 3 --rate 10 --seed 1e23", "--seed: '1e23' is not a decimal integer"},
+    {"seed_hex", "", "--size 3 --rate 10 --seed 0x10", "--seed: '0x10' is not a decimal integer"},
+    {"seed_space", "", "--size 3 --rate 10 --seed ' 1'", "--seed: ' 1' is not a decimal integer"},
+    // Directories and other unreadable inputs are named as such.
+    {"spikes_directory", "dir.csv=DIR", "--size 3 --spikes dir.csv", "dir.csv' is a directory"},
+    {"spikes_npy_directory", "dir.npy=DIR", "--size 3 --spikes dir.npy", "dir.npy' is a directory"},
+    {"load_directory", "dir.ckp=DIR", "--load dir.ckp --steps 1", "dir.ckp' is a directory"},
+    {"param_directory", "dir.csv=DIR", "--size 3 --alpha1 dir.csv", "dir.csv' is a directory"},
+    {"param_npy_directory", "dir.npy=DIR", "--size 3 --alpha1 dir.npy", "dir.npy' is a directory"},
+    // A spike index for 10^12 steps is refused with its size, before allocating it.
+    {"spikes_too_many_steps", "s.csv=step,unit\n0,1\n", "--size 3 --steps 1000000000000 --spikes s.csv",
+     "s.csv: --steps 1000000000000 needs 24000000000000 bytes"},
     {"cuda_without_device_or_ok", "", "--size 3 --backend cuda --T -1", "T"},
 };
 INSTANTIATE_TEST_SUITE_P(AllErrors, CliErrors, ::testing::ValuesIn(error_cases),
                          [](const auto& p) { return std::string(p.param.name); });
+
+// bench refuses a bad option before it measures anything: nothing on stdout.
+struct bench_error_case {
+  const char* name;
+  const char* args;
+  const char* message;
+};
+
+class CliBenchErrors : public Cli, public ::testing::WithParamInterface<bench_error_case> {};
+
+TEST_P(CliBenchErrors, ExitTwoBeforeAnyMeasurement) {
+  const bench_error_case& c = GetParam();
+  // Short settings where the case does not set its own: a bench that wrongly
+  // accepts the case ends soon and fails the test.
+  std::string args = std::string("bench --no-reference --json b.json ") + c.args;
+  for (const char* quick : {"--backend cpu", "--repeats 1", "--min-time 0.001", "--sizes 1000"}) {
+    if (args.find(std::string(quick).substr(0, std::string(quick).find(' '))) == std::string::npos) {
+      args += std::string(" ") + quick;
+    }
+  }
+  const auto r = run(args);
+  EXPECT_EQ(r.code, 2) << r.err;
+  EXPECT_NE(r.err.find(c.message), std::string::npos) << "stderr: " << r.err;
+  EXPECT_TRUE(r.out.empty()) << "nothing may be measured or printed: " << r.out;
+  EXPECT_LT(r.err.size(), 400u) << r.err;
+  EXPECT_TRUE(files().empty());
+}
+
+const bench_error_case bench_error_cases[] = {
+    // --sizes are decimal integers >= 1: never cast from a double.
+    {"sizes_nan", "--sizes nan", "--sizes: 'nan' is not a decimal integer"},
+    {"sizes_huge_float", "--sizes 1e30", "--sizes: '1e30' is not a decimal integer"},
+    {"sizes_fraction", "--sizes 1000.7", "--sizes: '1000.7' is not a decimal integer"},
+    {"sizes_zero", "--sizes 0", "--sizes: must be >= 1, got 0"},
+    {"sizes_negative", "--sizes -5", "--sizes: must be >= 1, got -5"},
+    {"sizes_overflow", "--sizes 99999999999999999999", "--sizes: out of range"},
+    {"sizes_second_bad", "--sizes 1000 inf", "--sizes: 'inf' is not a decimal integer"},
+    {"rate_nan", "--rate nan", "--rate: 'nan' is not a finite number"},
+    {"rate_inf", "--rate inf", "--rate: 'inf' is not a finite number"},
+    {"rate_negative", "--rate -1", "--rate: must be >= 0, got -1"},
+    {"min_time_nan", "--min-time nan", "--min-time: 'nan' is not a finite number"},
+    {"min_time_inf", "--min-time 1e999", "--min-time: '1e999' is not a finite number"},
+    {"min_time_zero", "--min-time 0", "--min-time: must be > 0, got 0"},
+    {"repeats_zero", "--repeats 0", "--repeats: must be >= 1, got 0"},
+    {"repeats_float", "--repeats 1e9", "--repeats: '1e9' is not a decimal integer"},
+    {"repeats_huge", "--repeats 3000000000", "--repeats: must be <= 2147483647, got 3000000000"},
+    {"batch_zero", "--batch 0", "--batch: must be >= 1, got 0"},
+    {"backend_unknown", "--backend gpu", "--backend: 'gpu' is not one of auto, cpu or cuda"},
+    {"precision_unknown", "--precision float32 half", "--precision: 'half' is not one of float32 or float64"},
+    {"input_unknown", "--input sparse", "--input: 'sparse' is not one of dense, presynaptic or poisson"},
+};
+INSTANTIATE_TEST_SUITE_P(AllErrors, CliBenchErrors, ::testing::ValuesIn(bench_error_cases),
+                         [](const auto& p) { return std::string(p.param.name); });
+
+// A long line, a long argument or binary garbage is quoted in part: about 80
+// characters, non-printable bytes escaped, with the full length given.
+TEST_F(Cli, LongOrBinaryInputIsCutInMessages) {
+  const std::string ten_mb(10 * 1024 * 1024, 'q');
+  std::string garbage;
+  std::mt19937_64 rng(1);
+  for (int i = 0; i < 4096; ++i) garbage.push_back(static_cast<char>(rng() % 256));
+  garbage.erase(std::remove(garbage.begin(), garbage.end(), '\n'), garbage.end());
+  write("long_header.csv", ten_mb + "\n0,1\n");
+  write("long_field.csv", "step,unit\n0," + ten_mb + "\n");
+  write("garbage.csv", garbage + "\n");
+  write("long_value.txt", "1\n" + ten_mb + "\n3\n");
+  write("garbage.txt", garbage + "\n");
+  std::string long_descr;
+  {
+    // An empty array whose header names a 5000-character dtype.
+    const std::string descr(5000, 'd');
+    std::string header = "{'descr': '" + descr + "', 'fortran_order': False, 'shape': (0,), }";
+    header.append((64 - (12 + header.size() + 1) % 64) % 64, ' ');
+    header.push_back('\n');
+    long_descr = std::string("\x93NUMPY\x02\x00", 8);
+    for (int k = 0; k < 4; ++k) long_descr.push_back(static_cast<char>((header.size() >> (8 * k)) & 0xff));
+    long_descr += header;
+  }
+  write("long_descr.npy", long_descr);
+  const std::string long_arg(100000, 'w');
+  struct cut_case {
+    std::string args, message;
+  };
+  const cut_case cases[] = {
+      {"--size 3 --spikes long_header.csv", "long_header.csv:1: header must be"},
+      {"--size 3 --spikes long_field.csv", "long_field.csv:2: column 'unit'"},
+      {"--size 3 --spikes garbage.csv", "garbage.csv:1: header must be"},
+      {"--size 3 --alpha1 long_value.txt", "long_value.txt:2: --alpha1 value"},
+      {"--size 3 --alpha1 garbage.txt", "garbage.txt:1: --alpha1 value"},
+      {"--size 0 --alpha1 long_descr.npy", "long_descr.npy: invalid .npy file: unsupported dtype"},
+      {"--size 3 --record " + long_arg, "--record: 'www"},
+      {"--size 3 --dt " + long_arg, "--dt: 'www"},
+      {"--size " + long_arg, "--size: 'www"},
+      {"--size 3 --rate 1 --seed " + long_arg, "--seed: 'www"},
+      {"--size 3 --backend " + long_arg, "--backend: 'www"},
+  };
+  for (const cut_case& c : cases) {
+    SCOPED_TRACE(c.args.substr(0, 60));
+    const auto r = run("simulate " + c.args + " --steps 2 --quiet");
+    EXPECT_EQ(r.code, 2);
+    EXPECT_NE(r.err.find(c.message), std::string::npos) << r.err.substr(0, 400);
+    EXPECT_LT(r.err.size(), 400u) << r.err.substr(0, 400);
+    EXPECT_NE(r.err.find(" bytes)"), std::string::npos) << "the cut names the full length: " << r.err.substr(0, 400);
+    for (const char ch : r.err) {
+      const auto u = static_cast<unsigned char>(ch);
+      ASSERT_TRUE(ch == '\n' || (u >= 0x20 && u < 0x7f)) << "raw byte " << int(u) << " in: " << r.err.substr(0, 400);
+    }
+  }
+  // CLI11's own messages (an unknown option) are cut too.
+  const auto r = run("simulate --size 3 --" + long_arg);
+  EXPECT_EQ(r.code, 2);
+  EXPECT_LT(r.err.size(), 400u) << r.err.substr(0, 400);
+}
+
+// --quiet silences everything on stderr, the CPU-fallback notice included;
+// without it, the notice says why the CPU backend runs.
+TEST_F(Cli, QuietSuppressesTheCpuFallbackNotice) {
+  const auto quiet = run("simulate --size 3 --steps 2 --quiet");
+  ASSERT_EQ(quiet.code, 0) << quiet.err;
+  EXPECT_EQ(quiet.err, "");
+  const auto loaded = [&] {
+    EXPECT_EQ(run("simulate --backend cpu --size 3 --steps 2 --save c.ckp --quiet").code, 0);
+    return run("simulate --load c.ckp --steps 2 --quiet");
+  }();
+  ASSERT_EQ(loaded.code, 0) << loaded.err;
+  EXPECT_EQ(loaded.err, "");
+  if (!cuda_devices().empty()) GTEST_SKIP() << "a CUDA device is present: auto picks it, there is no fallback";
+  const auto loud = run("simulate --size 3 --steps 2");
+  ASSERT_EQ(loud.code, 0) << loud.err;
+  const auto at = loud.err.find("no usable CUDA device");
+  EXPECT_NE(at, std::string::npos) << loud.err;
+  EXPECT_EQ(loud.err.find("no usable CUDA device", at + 1), std::string::npos) << "once: " << loud.err;
+  const auto explicit_cpu = run("simulate --backend cpu --size 3 --steps 2");
+  EXPECT_EQ(explicit_cpu.err.find("no usable CUDA device"), std::string::npos) << "cpu was asked for: " << explicit_cpu.err;
+}
+
+// --seed takes every value of [0, 2^64) and nothing else.
+TEST_F(Cli, SeedTakesTheWholeUnsignedRange) {
+  const std::string common = "simulate --backend cpu --size 20 --steps 100 --rate 300 --quiet --record all";
+  ASSERT_EQ(run(common + " --seed 18446744073709551615 --out max.csv").code, 0);
+  ASSERT_EQ(run(common + " --seed 18446744073709551614 --out below.csv").code, 0);
+  ASSERT_EQ(run(common + " --seed 0 --out zero.csv").code, 0);
+  ASSERT_EQ(run(common + " --seed 000 --out zeros.csv").code, 0);
+  EXPECT_NE(slurp(path("max.csv")), slurp(path("below.csv"))) << "2^64-1 is its own seed, not a saturated value";
+  EXPECT_EQ(slurp(path("zero.csv")), slurp(path("zeros.csv")));
+}
+
+// Reseals a checkpoint after an edit: its last 8 bytes are the xxHash64 of the rest.
+std::string reseal(std::string ckp) {
+  const std::uint64_t sum = XXH64(ckp.data(), ckp.size() - 8, 0);
+  std::memcpy(&ckp[ckp.size() - 8], &sum, 8);
+  return ckp;
+}
+
+// A checkpoint with a valid checksum but a bad parameter: the message names
+// the checkpoint file and the parameter.
+TEST_F(Cli, ParameterErrorsFromACheckpointNameTheFile) {
+  ASSERT_EQ(run("simulate --backend cpu --size 4 --steps 3 --save c.ckp --quiet").code, 0);
+  const std::string good = slurp(path("c.ckp"));
+  // The payload starts after the 73-byte header with alpha1: a one-byte
+  // per-unit flag, then the value.
+  constexpr std::size_t alpha1_at = 73 + 1;
+  double alpha1 = 0;
+  std::memcpy(&alpha1, good.data() + alpha1_at, 8);
+  ASSERT_EQ(alpha1, kinetic_parameters[0].default_value) << "the layout this test edits has changed";
+  for (const double bad : {-1.0, std::nan("")}) {
+    SCOPED_TRACE(bad);
+    std::string edited = good;
+    std::memcpy(&edited[alpha1_at], &bad, 8);
+    write("bad.ckp", reseal(edited));
+    const auto r = run("simulate --load bad.ckp --steps 1 --backend cpu --out t.csv");
+    EXPECT_EQ(r.code, 2);
+    EXPECT_NE(r.err.find("checkpoint bad.ckp: parameter alpha1 must be finite and >= 0"), std::string::npos) << r.err;
+    EXPECT_FALSE(fs::exists(path("t.csv")));
+  }
+}
 
 TEST_F(Cli, BadOutputExtensionLeavesNothing) {
   const auto r = run("simulate --size 3 --steps 5 --out t.txt");

@@ -11,7 +11,11 @@ namespace bionmda {
 
 /** @brief Where a population's state lives and its steps run. */
 enum class backend {
-  automatic,  ///< CUDA when a usable device exists, else CPU (with a one-line notice on stderr)
+  /// CUDA when a usable device exists, else CPU, with a one-line notice on
+  /// stderr the first time. To fall back silently, pass the backend that
+  /// resolve_backend(backend::automatic) returns instead (as `bionmda
+  /// simulate --quiet` does): an explicit backend prints nothing.
+  automatic,
   cpu,        ///< host memory, OpenMP threads and SIMD
   cuda,       ///< device memory, one fused kernel per step; an error when no device is usable
 };

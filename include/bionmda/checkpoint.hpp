@@ -52,8 +52,11 @@ void save_checkpoint(const population& pop, const std::string& path, std::uint64
 /**
  * @brief A new population with the configuration and state of a checkpoint,
  *        on backend be (either backend can load any checkpoint).
- * @throw bionmda::error naming what is wrong for a missing, truncated,
- *        corrupted (checksum), wrong-version or wrong-endianness file
+ * @throw bionmda::error naming the file and what is wrong for a missing,
+ *        unreadable (e.g. a directory), truncated, corrupted (checksum),
+ *        wrong-version or wrong-endianness file
+ * @throw bionmda::invalid_argument naming the file, for a parameter or size
+ *        the population refuses
  */
 [[nodiscard]] population load_checkpoint(const std::string& path, backend be = backend::automatic,
                                          checkpoint_info* info = nullptr);

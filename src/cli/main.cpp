@@ -2,6 +2,7 @@
 // input or a failed run (the message on stderr names the problem and where).
 #include <cstdio>
 
+#include "../io/message_text.hpp"
 #include "bionmda/bionmda.hpp"
 #include "commands.hpp"
 
@@ -21,7 +22,8 @@ int main(int argc, char** argv) {
   } catch (const CLI::CallForVersion& e) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
-    std::fprintf(stderr, "bionmda: %s\nRun with --help for usage.\n", e.what());
+    // CLI11's message may quote an argument of any length: cut it.
+    std::fprintf(stderr, "bionmda: %s\nRun with --help for usage.\n", bionmda::io::excerpt(e.what(), 200).c_str());
     return 2;
   } catch (const bionmda::error& e) {
     std::fprintf(stderr, "%s\n", e.what());

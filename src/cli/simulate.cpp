@@ -4,20 +4,19 @@
 
 #include <array>
 #include <chrono>
-#include <cmath>
 #include <cstdio>
-#include <cstdlib>
 #include <memory>
 #include <nlohmann/json.hpp>
-#include <sstream>
 #include <string>
 #include <vector>
 
+#include "../io/message_text.hpp"
 #include "../io/spike_file.hpp"
 #include "../io/trace.hpp"
 #include "../io/unit_values.hpp"
 #include "bionmda/bionmda.hpp"
 #include "commands.hpp"
+#include "options.hpp"
 
 namespace bionmda::cli {
 namespace {
@@ -37,6 +36,7 @@ struct simulate_options {
   double rate = -1;
   std::uint64_t seed = 0;
   std::string record;
+  bool record_given = false;
   std::int64_t every = 1;
   std::string out;
   std::string plot;
@@ -48,52 +48,26 @@ struct simulate_options {
   bool seed_given = false;
 };
 
-[[noreturn]] void fail(const std::string& what) { throw error("bionmda: " + what); }
+// The numeric options as given on the command line, parsed by options.cpp.
+struct simulate_numbers {
+  std::string size, batch, steps, dt, rate, seed, every;
+};
 
-// Shortest decimal text that reads back as exactly v (e.g. "0.01", not
-// "0.010000000000000000208").
-std::string shortest_text(double v) {
-  char text[32];
-  for (int digits = 1; digits <= 17; ++digits) {
-    std::snprintf(text, sizeof text, "%.*g", digits, v);
-    if (std::strtod(text, nullptr) == v) break;
-  }
-  return text;
-}
+[[noreturn]] void fail(const std::string& what) { throw error("bionmda: " + what); }
 
 std::string option_of(const parameter_info& info) { return std::string("--") + info.cli_name; }
 
-// A number, or a file of one value per unit.
-unit_value unit_option(const std::string& text, const char* option, std::int64_t units) {
-  if (auto v = io::parse_number(text)) return *v;
-  return io::read_unit_values(text, units, option);
+// A number, or a file of one value per unit; either must be in range.
+unit_value unit_option(const std::string& text, const std::string& option, std::int64_t units,
+                       const io::value_range& range) {
+  if (auto v = parse_number_or_file(text, option, range)) return *v;
+  return io::read_unit_values(text, units, option, range);
 }
 
-initial_value initial_option(const std::string& text, const char* option, std::int64_t units) {
-  if (auto v = io::parse_number(text)) return initial_value::constant(*v);
-  return initial_value::per_unit(io::read_unit_values(text, units, option));
-}
-
-std::vector<std::int64_t> record_units(const std::string& spec, std::int64_t n) {
-  std::vector<std::int64_t> units;
-  if (spec.empty() ? n <= 100 : spec == "all") {
-    for (std::int64_t i = 0; i < n; ++i) units.push_back(i);
-    return units;
-  }
-  if (spec.empty() || spec == "none") return units;
-  std::stringstream in(spec);
-  std::string item;
-  while (std::getline(in, item, ',')) {
-    const auto v = io::parse_number(item);
-    if (!v || *v != std::floor(*v)) fail("--record: '" + item + "' is not a unit index (use all, none or i,j,k)");
-    // Range-check the double before converting: no out-of-range cast.
-    if (!(*v >= 0 && *v < static_cast<double>(n))) {
-      fail("--record: unit " + item + " out of range [0, " + std::to_string(n) + ")");
-    }
-    const auto i = static_cast<std::int64_t>(*v);
-    units.push_back(i);
-  }
-  return units;
+initial_value initial_option(const std::string& text, const std::string& option, std::int64_t units) {
+  const io::value_range unit_interval{0, 1};
+  if (auto v = parse_number_or_file(text, option, unit_interval)) return initial_value::constant(*v);
+  return initial_value::per_unit(io::read_unit_values(text, units, option, unit_interval));
 }
 
 // A live progress line on stderr, shown only on a terminal and for runs
@@ -142,17 +116,20 @@ void run_simulate(const simulate_options& given) {
     o.precision = to_string(info.precision);
   }
   if (!o.spikes.empty() && o.rate >= 0) fail("--spikes and --rate are exclusive: give one spike source");
-  if (o.rate >= 0 && !std::isfinite(o.rate)) fail("--rate must be finite");
 
   population_config cfg;
   cfg.units = o.size;
   cfg.batch = o.batch;
   cfg.dt = o.dt;
   cfg.backend = parse_backend(o.backend);
+  // The tool resolves `auto` itself: the library's own notice of a CPU
+  // fallback could not be silenced by --quiet.
+  const bool cpu_fallback = cfg.backend == backend::automatic && resolve_backend(backend::automatic) == backend::cpu;
+  if (cpu_fallback) cfg.backend = backend::cpu;
   cfg.precision = parse_precision(o.precision);
   for (std::size_t k = 0; k < kinetic_parameters.size(); ++k) {
     const parameter_info& info = kinetic_parameters[k];
-    cfg.params.*info.member = unit_option(o.params[k], option_of(info).c_str(), o.size);
+    cfg.params.*info.member = unit_option(o.params[k], option_of(info), o.size, io::value_range{info.minimum});
   }
   cfg.g0 = initial_option(o.g0, "--g0", o.size);
   cfg.x0 = initial_option(o.x0, "--x0", o.size);
@@ -165,12 +142,23 @@ void run_simulate(const simulate_options& given) {
   if (!o.spikes.empty()) spikes = io::read_spike_file(o.spikes, o.steps, o.batch, o.size);
   io::trace tr;
   tr.batch = o.batch;
-  tr.units = record_units(o.record, o.size);
+  if (o.record_given) {
+    tr.units = parse_record(o.record, o.size);
+  } else if (o.size <= 100) {
+    tr.units = parse_record("all", o.size);
+  }
   tr.float32 = cfg.precision == precision::float32;
   tr.dt = o.dt;
   const bool recording = !tr.units.empty();
   if ((!o.out.empty() || !o.plot.empty()) && !recording) {
-    fail("--out/--plot need recorded units: N > 100 records none by default; pass --record all or i,j,k");
+    const std::string outputs = !o.out.empty() && !o.plot.empty() ? "--out and --plot" : !o.out.empty() ? "--out" : "--plot";
+    if (o.record_given && o.record == "none") {
+      fail(outputs + " would be empty: --record none records no unit; drop " + outputs +
+           ", or record units with --record all or --record i,j,k");
+    }
+    if (o.size == 0) fail(outputs + " would be empty: the population has no unit (--size 0)");
+    fail(outputs + " needs recorded units: with more than 100 units (here " + std::to_string(o.size) +
+         ") none is recorded by default; pass --record all or --record i,j,k");
   }
 
   std::uint64_t seed = o.seed;
@@ -183,6 +171,10 @@ void run_simulate(const simulate_options& given) {
     first_step = info.step_count;
     return loaded;
   }();
+  if (cpu_fallback && !o.quiet) {
+    std::fprintf(stderr, "bionmda: no usable CUDA device (%s); using the CPU backend\n",
+                 cuda_unavailable_reason().c_str());
+  }
   // Only the recorded elements cross to the host: gathered where the state lives.
   const std::vector<std::int64_t> recorded = tr.elements(pop.units());
   std::vector<double> rec_g(recorded.size()), rec_x(recorded.size());
@@ -247,29 +239,28 @@ void run_simulate(const simulate_options& given) {
 
 void add_simulate(CLI::App& app) {
   auto o = std::make_shared<simulate_options>();
+  auto n = std::make_shared<simulate_numbers>();
   CLI::App* cmd = app.add_subcommand("simulate", "Run a BioNMDA population and record g and x");
-  cmd->add_option("--size", o->size, "units N (default 1000)")->check(CLI::NonNegativeNumber);
-  cmd->add_option("--batch", o->batch, "batch entries B (default 1)")->check(CLI::PositiveNumber);
-  cmd->add_option("--steps", o->steps, "time steps S (default 1000)")->check(CLI::NonNegativeNumber);
-  cmd->add_option("--dt", o->dt, "time step [ms] (default 0.1)");
+  cmd->add_option("--size", n->size, "units N (default 1000)");
+  cmd->add_option("--batch", n->batch, "batch entries B (default 1)");
+  cmd->add_option("--steps", n->steps, "time steps S (default 1000)");
+  cmd->add_option("--dt", n->dt, "time step [ms] (default 0.1)");
   for (std::size_t k = 0; k < kinetic_parameters.size(); ++k) {
     const parameter_info& info = kinetic_parameters[k];
-    o->params[k] = shortest_text(info.default_value);
+    o->params[k] = io::shortest(info.default_value);
     cmd->add_option(option_of(info), o->params[k],
                     std::string(info.meaning) + " [" + info.unit + "]: a number or a file of N values (default " +
                         o->params[k] + ")");
   }
   cmd->add_option("--g0", o->g0, "initial g in [0, 1]: a number or a file of N values (default 0)");
   cmd->add_option("--x0", o->x0, "initial x in [0, 1] (default 0)");
-  cmd->add_option("--backend", o->backend, "auto, cpu or cuda (default auto)")
-      ->check(CLI::IsMember({"auto", "cpu", "cuda"}));
-  cmd->add_option("--precision", o->precision, "float32 or float64 (default float32)")
-      ->check(CLI::IsMember({"float32", "float64"}));
+  cmd->add_option("--backend", o->backend, "auto, cpu or cuda (default auto)");
+  cmd->add_option("--precision", o->precision, "float32 or float64 (default float32)");
   cmd->add_option("--spikes", o->spikes, "spike file: .csv (step,unit or step,batch,unit) or .npy [S,N]/[S,B,N]");
-  cmd->add_option("--rate", o->rate, "independent Poisson input [Hz]")->check(CLI::NonNegativeNumber);
-  cmd->add_option("--seed", o->seed, "seed of the Poisson input (default 0)");
+  cmd->add_option("--rate", n->rate, "independent Poisson input [Hz]");
+  cmd->add_option("--seed", n->seed, "seed of the Poisson input, in [0, 2^64) (default 0)");
   cmd->add_option("--record", o->record, "units to record: all, none or i,j,k (default all when N <= 100)");
-  cmd->add_option("--every", o->every, "record every K-th step (default 1)")->check(CLI::PositiveNumber);
+  cmd->add_option("--every", n->every, "record every K-th step (default 1)");
   cmd->add_option("--out", o->out, "trace file: .csv or .npy");
   cmd->add_option("--plot", o->plot, "trace plot: .svg");
   cmd->add_flag("--json", o->json, "print a one-object JSON summary on stdout");
@@ -278,7 +269,18 @@ void add_simulate(CLI::App& app) {
   cmd->add_option("--load", o->load,
                   "start from a checkpoint: its sizes, dt, precision, parameters, state and step counter "
                   "(recorded steps continue its numbering; the Poisson seed defaults to the saved one)");
-  cmd->callback([o, cmd] {
+  cmd->callback([o, n, cmd] {
+    const auto given = [&](const char* name) { return cmd->count(name) > 0; };
+    if (given("--size")) o->size = parse_integer(n->size, "--size", 0);
+    if (given("--batch")) o->batch = parse_integer(n->batch, "--batch", 1);
+    if (given("--steps")) o->steps = parse_integer(n->steps, "--steps", 0);
+    if (given("--dt")) o->dt = parse_real(n->dt, "--dt", io::value_range{0, io::value_range{}.max, true});
+    if (given("--rate")) o->rate = parse_real(n->rate, "--rate", io::value_range{0});
+    if (given("--seed")) o->seed = parse_seed(n->seed);
+    if (given("--every")) o->every = parse_integer(n->every, "--every", 1);
+    o->record_given = given("--record");
+    parse_choice(o->backend, "--backend", {"auto", "cpu", "cuda"});
+    parse_choice(o->precision, "--precision", {"float32", "float64"});
     std::vector<std::string> model_options = {"--size", "--batch", "--dt", "--precision", "--g0", "--x0"};
     for (const parameter_info& info : kinetic_parameters) model_options.push_back(option_of(info));
     for (const std::string& name : model_options) {

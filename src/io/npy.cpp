@@ -2,11 +2,11 @@
 
 #include <cctype>
 #include <cstring>
-#include <fstream>
-#include <iterator>
 #include <limits>
 
 #include "bionmda/error.hpp"
+#include "input_file.hpp"
+#include "message_text.hpp"
 
 namespace bionmda::io {
 namespace {
@@ -37,19 +37,24 @@ class header_parser {
         ++pos_;
         break;
       }
-      const std::string key = quoted();
+      const std::string key = quoted_string();
       expect(':');
+      // A key given twice is refused: which value would NumPy have used?
+      const auto once = [&](bool& have) {
+        if (have) fail(name_, "header key " + quoted(key) + " is given twice");
+        have = true;
+      };
       if (key == "descr") {
-        descr = quoted();
-        have_descr = true;
+        once(have_descr);
+        descr = quoted_string();
       } else if (key == "fortran_order") {
+        once(have_fortran);
         fortran = boolean();
-        have_fortran = true;
       } else if (key == "shape") {
+        once(have_shape);
         shape = tuple();
-        have_shape = true;
       } else {
-        fail(name_, "unexpected header key '" + key + "'");
+        fail(name_, "unexpected header key " + quoted(key));
       }
       skip_ws();
       if (peek() == ',') {
@@ -77,7 +82,7 @@ class header_parser {
     }
     ++pos_;
   }
-  std::string quoted() {
+  std::string quoted_string() {
     skip_ws();
     const char q = peek();
     if (q != '\'' && q != '"') fail(name_, "expected a quoted string in header at offset " + std::to_string(pos_));
@@ -173,7 +178,7 @@ npy_array parse_npy(const std::vector<std::uint8_t>& b, const std::string& name)
   header_parser(header, name).parse(a.descr, fortran, a.shape);
   if (fortran) fail(name, "fortran_order True is not supported (save a C-order array)");
   const std::size_t item = item_size(a.descr);
-  if (item == 0) fail(name, "unsupported dtype '" + a.descr + "'");
+  if (item == 0) fail(name, "unsupported dtype " + quoted(a.descr));
   // The product of the non-zero dimensions must fit in int64 (a zero
   // dimension makes the array empty, but elements() multiplies them all).
   std::int64_t nonzero_product = 1;
@@ -191,18 +196,15 @@ npy_array parse_npy(const std::vector<std::uint8_t>& b, const std::string& name)
   const std::size_t want = count * item;
   const std::size_t have = b.size() - data_at;
   if (have != want) {
-    fail(name, "data is " + std::to_string(have) + " bytes but shape and dtype '" + a.descr +
-                   "' need " + std::to_string(want) + (have < want ? " (truncated)" : " (trailing bytes)"));
+    fail(name, "data is " + std::to_string(have) + " bytes but shape and dtype " + quoted(a.descr) + " need " +
+                   std::to_string(want) + (have < want ? " (truncated)" : " (trailing bytes)"));
   }
   a.data.assign(b.begin() + static_cast<std::ptrdiff_t>(data_at), b.end());
   return a;
 }
 
-npy_array read_npy(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw error("bionmda: cannot open '" + path + "' for reading");
-  std::vector<std::uint8_t> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  return parse_npy(bytes, path);
+npy_array read_npy(const std::string& path, const std::string& what) {
+  return parse_npy(read_input_bytes(path, what), path);
 }
 
 std::string npy_bytes(const std::string& descr, const std::vector<std::int64_t>& shape,

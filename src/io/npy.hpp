@@ -15,8 +15,9 @@ struct npy_array {
   [[nodiscard]] std::int64_t elements() const;
 };
 
-/// Reads path; throws bionmda::error naming the file and the bad field.
-npy_array read_npy(const std::string& path);
+/// Reads path; throws bionmda::error naming the file and the bad field (what
+/// names the file's role in a message about opening or reading it).
+npy_array read_npy(const std::string& path, const std::string& what = ".npy file");
 
 /// Parses a whole .npy image already in memory (name is used in messages).
 npy_array parse_npy(const std::vector<std::uint8_t>& bytes, const std::string& name);

@@ -1,11 +1,16 @@
 #include "spike_file.hpp"
 
+#include <unistd.h>
+
 #include <charconv>
-#include <fstream>
-#include <iterator>
+#include <cstdint>
+#include <cstdio>
+#include <new>
 #include <sstream>
 
 #include "bionmda/error.hpp"
+#include "input_file.hpp"
+#include "message_text.hpp"
 #include "npy.hpp"
 
 namespace bionmda::io {
@@ -37,9 +42,55 @@ std::int64_t parse_index(const std::string& text, const std::string& where, cons
   const char* end = begin + text.size();
   const auto r = std::from_chars(begin, end, v);
   if (text.empty() || r.ec != std::errc() || r.ptr != end) {
-    fail(where, std::string("column '") + column + "' must be an integer, got '" + text + "'");
+    fail(where, std::string("column '") + column + "' must be an integer, got " + quoted(text));
   }
   return v;
+}
+
+// Bytes the system can still give this process (MemAvailable), 0 if unknown.
+std::uint64_t available_memory() {
+  if (std::FILE* f = std::fopen("/proc/meminfo", "r")) {
+    char line[256];
+    unsigned long long kib = 0;
+    bool found = false;
+    while (!found && std::fgets(line, sizeof line, f) != nullptr) {
+      found = std::sscanf(line, "MemAvailable: %llu kB", &kib) == 1;
+    }
+    std::fclose(f);
+    if (found) return static_cast<std::uint64_t>(kib) * 1024;
+  }
+  const long pages = sysconf(_SC_AVPHYS_PAGES), page = sysconf(_SC_PAGE_SIZE);
+  return pages > 0 && page > 0 ? static_cast<std::uint64_t>(pages) * static_cast<std::uint64_t>(page) : 0;
+}
+
+// The per-step index of a run of `steps` steps (one empty list per step),
+// refused with its size before it is allocated when it cannot fit: with
+// memory overcommit a too-large allocation may succeed and the process be
+// killed when the pages are touched.
+void index_steps(spike_train& t, std::int64_t steps, const std::string& name) {
+  if (steps < 0) fail(name, "--steps must be >= 0, got " + std::to_string(steps));
+  constexpr std::uint64_t per_step = sizeof(std::vector<std::int64_t>);
+  const auto n = static_cast<std::uint64_t>(steps);
+  const std::uint64_t avail = available_memory();
+  const bool overflows = n > UINT64_MAX / per_step;
+  if (overflows || (avail > 0 && n * per_step > avail)) {
+    char bytes[32];
+    if (overflows) {
+      std::snprintf(bytes, sizeof bytes, "%.0f", static_cast<double>(n) * static_cast<double>(per_step));
+    } else {
+      std::snprintf(bytes, sizeof bytes, "%llu", static_cast<unsigned long long>(n * per_step));
+    }
+    fail(name, "--steps " + std::to_string(steps) + " needs " + bytes + " bytes for the per-step spike index (" +
+                   std::to_string(per_step) + " per step), more than the " + std::to_string(avail) +
+                   " bytes of memory available; run fewer steps at a time (--save, then --load)");
+  }
+  t.steps = steps;
+  try {
+    t.by_step.resize(static_cast<std::size_t>(steps));
+  } catch (const std::bad_alloc&) {
+    fail(name, "--steps " + std::to_string(steps) + ": cannot allocate the per-step spike index (" +
+                   std::to_string(per_step) + " bytes per step)");
+  }
 }
 
 std::string ends_with_lower(const std::string& path) {
@@ -60,8 +111,7 @@ std::int64_t spike_train::count() const {
 spike_train parse_spike_csv(const std::string& text, const std::string& name, std::int64_t steps,
                             std::int64_t batch, std::int64_t units) {
   spike_train t;
-  t.steps = steps;
-  t.by_step.resize(static_cast<std::size_t>(steps));
+  index_steps(t, steps, name);
   std::istringstream in(text);
   std::string line;
   std::int64_t line_no = 0;
@@ -78,7 +128,7 @@ spike_train parse_spike_csv(const std::string& text, const std::string& name, st
       } else if (f == std::vector<std::string>{"step", "batch", "unit"}) {
         with_batch = true;
       } else {
-        fail(where, "header must be 'step,unit' or 'step,batch,unit', got '" + trim(line) + "'");
+        fail(where, "header must be 'step,unit' or 'step,batch,unit', got " + quoted(trim(line)));
       }
       have_header = true;
       continue;
@@ -109,20 +159,15 @@ spike_train parse_spike_csv(const std::string& text, const std::string& name, st
 spike_train read_spike_file(const std::string& path, std::int64_t steps, std::int64_t batch,
                             std::int64_t units) {
   const std::string ext = ends_with_lower(path);
-  if (ext == ".csv") {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) fail(path, "cannot open the spike file for reading");
-    const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    return parse_spike_csv(text, path, steps, batch, units);
-  }
+  if (ext == ".csv") return parse_spike_csv(read_input_text(path, "spike file"), path, steps, batch, units);
   if (ext != ".npy") fail(path, "spike files must end in .csv or .npy");
-  return spikes_from_npy(read_npy(path), path, steps, batch, units);
+  return spikes_from_npy(read_npy(path, "spike file"), path, steps, batch, units);
 }
 
 spike_train spikes_from_npy(const npy_array& a, const std::string& path, std::int64_t steps, std::int64_t batch,
                             std::int64_t units) {
   if (a.descr != "|b1" && a.descr != "|u1") {
-    fail(path, "spike array dtype must be bool or uint8, got '" + a.descr + "'");
+    fail(path, "spike array dtype must be bool or uint8, got " + quoted(a.descr));
   }
   std::int64_t S = 0, B = 1, N = 0;
   if (a.shape.size() == 2) {
@@ -139,8 +184,7 @@ spike_train spikes_from_npy(const npy_array& a, const std::string& path, std::in
   if (B != batch) fail(path, "spike array has B = " + std::to_string(B) + "; --batch is " + std::to_string(batch));
   if (S > steps) fail(path, "spike array has " + std::to_string(S) + " steps, beyond --steps " + std::to_string(steps));
   spike_train t;
-  t.steps = steps;
-  t.by_step.resize(static_cast<std::size_t>(steps));
+  index_steps(t, steps, path);
   const std::int64_t per_step = B * N;
   for (std::int64_t s = 0; s < S; ++s) {
     for (std::int64_t e = 0; e < per_step; ++e) {
