@@ -1,9 +1,18 @@
 // The bionmda tool end to end: every option, every file format in and out,
 // round trips, and every error with its exit code, message and no output left.
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
+#include <chrono>
+#include <csignal>
 #include <cstdlib>
+#include <functional>
+#include <set>
+#include <thread>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -610,6 +619,315 @@ TEST_F(Cli, CudaBackendWithoutDeviceIsAClearError) {
   const auto r = run("simulate --size 3 --steps 5 --backend cuda");
   EXPECT_EQ(r.code, 2);
   EXPECT_NE(r.err.find("no CUDA device"), std::string::npos) << r.err;
+}
+
+// --- Outputs: validated before the run, all or nothing, never through a link --
+
+// The exit status as a shell reports it: 128 + the signal for a killed process.
+int shell_status(int status) {
+  if (WIFEXITED(status)) return WEXITSTATUS(status);
+  if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
+  return -1;
+}
+
+// The tool run in the background, its pid known before it starts: prepare(pid)
+// runs in the test between fork and exec (the child waits on a pipe), so a
+// test can race the names the tool will use or signal it mid-run.
+class background_run {
+ public:
+  background_run(const fs::path& dir, const std::vector<std::string>& args,
+                 const std::function<void(pid_t)>& prepare = {}) {
+    // Everything the child touches is prepared before fork: after it, only
+    // async-signal-safe calls (the test process may have threads).
+    std::vector<std::string> all = {BIONMDA_CLI_PATH};
+    all.insert(all.end(), args.begin(), args.end());
+    std::vector<char*> argv;
+    for (auto& a : all) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    const std::string dir_s = dir.string(), out_s = (dir / "stdout.txt").string(),
+                      err_s = (dir / "stderr.txt").string();
+    int go[2];
+    if (::pipe(go) != 0) throw std::runtime_error("pipe failed");
+    pid_ = ::fork();
+    if (pid_ == 0) {
+      char c;
+      ::close(go[1]);
+      if (::read(go[0], &c, 1) != 1) ::_exit(126);
+      // Default dispositions whatever the test runner set (a background
+      // shell job starts with SIGINT ignored).
+      struct sigaction dfl {};
+      dfl.sa_handler = SIG_DFL;
+      ::sigaction(SIGINT, &dfl, nullptr);
+      ::sigaction(SIGTERM, &dfl, nullptr);
+      const int o = ::open(out_s.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+      const int e = ::open(err_s.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+      if (o < 0 || e < 0 || ::chdir(dir_s.c_str()) != 0) ::_exit(126);
+      ::dup2(o, 1);
+      ::dup2(e, 2);
+      ::execv(argv[0], argv.data());
+      ::_exit(127);
+    }
+    ::close(go[0]);
+    if (prepare) prepare(pid_);
+    const char c = 'g';
+    if (::write(go[1], &c, 1) != 1) ADD_FAILURE() << "cannot start the child";
+    ::close(go[1]);
+  }
+  [[nodiscard]] pid_t pid() const { return pid_; }
+  // The raw waitpid status.
+  int wait() {
+    int status = 0;
+    ::waitpid(pid_, &status, 0);
+    pid_ = -1;
+    return status;
+  }
+  [[nodiscard]] bool running() const {
+    int status = 0;
+    return pid_ > 0 && ::waitpid(pid_, &status, WNOHANG) == 0;
+  }
+  ~background_run() {
+    if (pid_ > 0) {
+      ::kill(pid_, SIGKILL);
+      wait();
+    }
+  }
+  background_run(const background_run&) = delete;
+  background_run& operator=(const background_run&) = delete;
+
+ private:
+  pid_t pid_ = -1;
+};
+
+std::vector<std::string> words(const std::string& s) {
+  std::vector<std::string> v;
+  std::istringstream in(s);
+  for (std::string w; in >> w;) v.push_back(w);
+  return v;
+}
+
+class CliOutputs : public Cli {
+ protected:
+  // A run that takes far longer than any check before it (10^10 steps; one
+  // recorded row, so no memory grows): an output error reported within the
+  // timeout was reported before the run, not after it.
+  run_result run_long(const std::string& outputs) const {
+    const std::string cmd = std::string("cd '") + dir_.string() + "' && timeout 20 '" BIONMDA_CLI_PATH
+                            "' simulate --backend cpu --size 1 --steps 10000000000 --every 10000000000 --quiet " +
+                            outputs + " >stdout.txt 2>stderr.txt";
+    const int status = std::system(cmd.c_str());
+    return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, slurp(path("stdout.txt")), slurp(path("stderr.txt"))};
+  }
+
+  // Waits until the background run has written into a file that was not
+  // there before (the streamed trace or, on old builds, the final write).
+  bool wait_until_writing(background_run& r, const std::set<std::string>& before) const {
+    const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    while (std::chrono::steady_clock::now() < until && r.running()) {
+      for (const auto& n : files()) {
+        std::error_code ec;
+        if (before.count(n) == 0 && fs::is_regular_file(path(n), ec) && fs::file_size(path(n), ec) > 0) return true;
+      }
+      std::this_thread::sleep_for(std::chrono::microseconds(500));
+    }
+    return false;
+  }
+};
+
+TEST_F(CliOutputs, BadOutputPathsAreRefusedBeforeTheRun) {
+  struct bad_case {
+    const char* outputs;
+    const char* option;   // named in the message
+    const char* message;  // and this
+  };
+  fs::create_directories(path("d.csv"));
+  const bad_case cases[] = {
+      {"--out t.txt", "--out", ".csv or .npy"},
+      {"--out T.CSVX", "--out", ".csv or .npy"},
+      {"--out t", "--out", ".csv or .npy"},
+      {"--plot t.png", "--plot", ".svg"},
+      {"--save c.bin", "--save", ".ckp"},
+      {"--out nodir/t.csv", "--out", "nodir"},
+      {"--plot nodir/deeper/t.svg", "--plot", "nodir/deeper"},
+      {"--save nodir/c.ckp", "--save", "nodir"},
+      {"--out d.csv", "--out", "is a directory"},
+      {"--out ''", "--out", "empty"},
+      {"--out t.csv --plot nodir/t.svg", "--plot", "nodir"},
+  };
+  const auto before = files();
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.outputs);
+    const auto r = run_long(c.outputs);
+    EXPECT_EQ(r.code, 2) << "(124: the run started; the path was checked only after it) " << r.err;
+    EXPECT_NE(r.err.find(c.option), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find(c.message), std::string::npos) << r.err;
+    EXPECT_EQ(files(), before) << "nothing written, no temporary left";
+  }
+}
+
+TEST_F(CliOutputs, AllOutputsOfARunAppearTogetherOrNotAtAll) {
+  // A good --out with a bad --plot, a good --save with a bad --out: nothing.
+  for (const char* outputs : {"--out o.csv --plot o.png", "--save c.ckp --out o.txt", "--out o.npy --save c.ckp --plot nodir/p.svg"}) {
+    SCOPED_TRACE(outputs);
+    const auto r = run(std::string("simulate --backend cpu --size 3 --steps 5 --quiet ") + outputs);
+    EXPECT_EQ(r.code, 2) << r.err;
+    EXPECT_TRUE(files().empty()) << "left: " << ::testing::PrintToString(files());
+    for (const auto& n : files()) fs::remove_all(path(n));  // each case on its own
+  }
+  // An existing file is untouched by a failed run, and replaced by a good one.
+  write("o.csv", "old trace\n");
+  write("c.ckp", "old checkpoint\n");
+  EXPECT_EQ(run("simulate --backend cpu --size 3 --steps 5 --quiet --out o.csv --save c.ckp --plot p.png").code, 2);
+  EXPECT_EQ(slurp(path("o.csv")), "old trace\n");
+  EXPECT_EQ(slurp(path("c.ckp")), "old checkpoint\n");
+  EXPECT_EQ(files(), (std::vector<std::string>{"c.ckp", "o.csv"}));
+  const auto ok = run("simulate --backend cpu --size 3 --steps 5 --quiet --out o.csv --save c.ckp --plot p.svg");
+  ASSERT_EQ(ok.code, 0) << ok.err;
+  EXPECT_EQ(slurp(path("o.csv")).rfind("step,batch,unit,g,x\n", 0), 0u);
+  EXPECT_EQ(slurp(path("c.ckp")).rfind("BNMDACKP", 0), 0u);
+  EXPECT_EQ(files(), (std::vector<std::string>{"c.ckp", "o.csv", "p.svg"})) << "no temporary left";
+}
+
+TEST_F(CliOutputs, TwoOutputsOnOneFileAreRefused) {
+  fs::create_directories(path("sub"));
+  fs::create_symlink("o.csv", path("l.ckp"));
+  fs::create_symlink("sub", path("s"));
+  struct dup_case {
+    const char* outputs;
+    const char* first;
+    const char* second;
+  };
+  const dup_case cases[] = {
+      {"--save o.csv --out o.csv", "--save", "--out"},
+      {"--save o.svg --plot o.svg", "--save", "--plot"},
+      {"--out o.csv --save ./o.csv", "--out", "--save"},
+      {"--out sub/../o.csv --plot o.csv", "--out", "--plot"},
+      {"--out o.csv --save l.ckp", "--out", "--save"},          // l.ckp is a link to o.csv
+      {"--out s/o.csv --plot sub/o.csv", "--out", "--plot"},    // s is a link to sub
+  };
+  const auto before = files();
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.outputs);
+    const auto r = run(std::string("simulate --backend cpu --size 3 --steps 5 --quiet ") + c.outputs);
+    EXPECT_EQ(r.code, 2) << r.err;
+    EXPECT_NE(r.err.find("same file"), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find(c.first), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find(c.second), std::string::npos) << r.err;
+    EXPECT_EQ(files(), before);
+  }
+}
+
+// Old builds wrote to the predictable name <target>.tmp.<pid>: a link planted
+// there redirected the write into another file.
+TEST_F(CliOutputs, APlantedLinkAtTheTemporaryNameIsNotFollowed) {
+  write("victim.txt", "precious\n");
+  {
+    background_run r(dir_, words("simulate --backend cpu --size 3 --steps 5 --quiet --out t.csv --save c.ckp"),
+                     [&](pid_t pid) {
+                       for (const char* target : {"t.csv", "c.ckp"}) {
+                         const std::string name = std::string(target) + ".tmp." + std::to_string(pid);
+                         fs::create_symlink("victim.txt", path(name));
+                       }
+                     });
+    EXPECT_EQ(shell_status(r.wait()), 0) << slurp(path("stderr.txt"));
+  }
+  EXPECT_EQ(slurp(path("victim.txt")), "precious\n");
+  EXPECT_FALSE(fs::is_symlink(path("t.csv")));
+  EXPECT_EQ(slurp(path("t.csv")).rfind("step,batch,unit,g,x\n", 0), 0u);
+}
+
+// The documented choice for a target that is itself a symbolic link: the link
+// is replaced by the new file; the file it pointed to is never written.
+TEST_F(CliOutputs, AnOutputThatIsALinkIsReplacedNotFollowed) {
+  write("victim.txt", "precious\n");
+  fs::create_symlink("victim.txt", path("t.csv"));
+  fs::create_symlink("nowhere.ckp", path("c.ckp"));  // dangling
+  const auto r = run("simulate --backend cpu --size 3 --steps 5 --quiet --out t.csv --save c.ckp");
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(slurp(path("victim.txt")), "precious\n");
+  EXPECT_FALSE(fs::is_symlink(path("t.csv")));
+  EXPECT_FALSE(fs::is_symlink(path("c.ckp")));
+  EXPECT_FALSE(fs::exists(path("nowhere.ckp")));
+  EXPECT_EQ(slurp(path("t.csv")).rfind("step,batch,unit,g,x\n", 0), 0u);
+  // A link to a directory is refused like a directory.
+  fs::create_directories(path("dir"));
+  fs::create_symlink("dir", path("d.csv"));
+  const auto d = run("simulate --backend cpu --size 3 --steps 5 --quiet --out d.csv");
+  EXPECT_EQ(d.code, 2);
+  EXPECT_NE(d.err.find("directory"), std::string::npos) << d.err;
+}
+
+// SIGINT or SIGTERM while the run writes its outputs: no partial output, no
+// temporary, old outputs untouched (no new checkpoint beside an old trace),
+// and the shell sees 128 + the signal.
+class CliSignals : public CliOutputs, public ::testing::WithParamInterface<int> {};
+
+TEST_P(CliSignals, InterruptedRunLeavesOldOutputsAndNoTemporary) {
+  const int sig = GetParam();
+  write("t.csv", "old trace\n");
+  write("c.ckp", "old checkpoint\n");
+  const auto before_v = files();
+  const std::set<std::string> before(before_v.begin(), before_v.end());
+  background_run r(dir_, words("simulate --backend cpu --size 100 --steps 20000 --record all --rate 50 --quiet"
+                               " --out t.csv --save c.ckp --plot p.svg"));
+  ASSERT_TRUE(wait_until_writing(r, before)) << "the run never started writing: " << slurp(path("stderr.txt"));
+  ::kill(r.pid(), sig);
+  EXPECT_EQ(shell_status(r.wait()), 128 + sig) << slurp(path("stderr.txt"));
+  EXPECT_EQ(files(), before_v) << "no partial output, no temporary";
+  EXPECT_EQ(slurp(path("t.csv")), "old trace\n");
+  EXPECT_EQ(slurp(path("c.ckp")), "old checkpoint\n");
+}
+INSTANTIATE_TEST_SUITE_P(IntAndTerm, CliSignals, ::testing::Values(SIGINT, SIGTERM),
+                         [](const auto& p) { return p.param == SIGINT ? std::string("SIGINT") : std::string("SIGTERM"); });
+
+// SIGKILL cannot be handled: the temporaries stay. The next run writing the
+// same output names them in a warning (and leaves them: they are not provably
+// its own).
+TEST_F(CliOutputs, StaleTemporaryOfAKilledRunIsReported) {
+  std::vector<std::string> left;
+  {
+    background_run r(dir_, words("simulate --backend cpu --size 100 --steps 20000 --record all --quiet --out t.csv"));
+    ASSERT_TRUE(wait_until_writing(r, {}));
+    ::kill(r.pid(), SIGKILL);
+    r.wait();
+    left = files();
+  }
+  ASSERT_FALSE(left.empty()) << "a SIGKILLed writer leaves its temporary";
+  const auto next = run("simulate --backend cpu --size 3 --steps 5 --out t.csv");
+  ASSERT_EQ(next.code, 0) << next.err;
+  for (const auto& n : left) {
+    EXPECT_NE(next.err.find(n), std::string::npos) << "not named: " << n << "\nstderr: " << next.err;
+    EXPECT_TRUE(fs::exists(path(n))) << "not the next run's to delete: " << n;
+  }
+  EXPECT_NE(next.err.find("warning"), std::string::npos) << next.err;
+  // A run writing other files says nothing about them.
+  const auto other = run("simulate --backend cpu --size 3 --steps 5 --out u.csv");
+  ASSERT_EQ(other.code, 0) << other.err;
+  EXPECT_EQ(other.err.find("warning"), std::string::npos) << other.err;
+}
+
+// bench --json is checked before any benchmark runs.
+TEST_F(CliOutputs, BenchJsonPathIsCheckedBeforeTheBench) {
+  fs::create_directories(path("d.json"));
+  const std::string fast = "bench --backend cpu --precision float32 --sizes 1000 --min-time 0.01 --repeats 1 --no-reference";
+  struct bad_case {
+    const char* json;
+    const char* message;
+  };
+  for (const bad_case& c : {bad_case{"/nonexistent/x.json", "/nonexistent"}, bad_case{"d.json", "is a directory"},
+                            bad_case{".", "directory"}, bad_case{"x.txt", ".json"}}) {
+    SCOPED_TRACE(c.json);
+    const auto r = run(fast + " --json " + c.json);
+    EXPECT_EQ(r.code, 2) << r.out << r.err;
+    EXPECT_NE(r.err.find("--json"), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find(c.message), std::string::npos) << r.err;
+    EXPECT_EQ(r.out.find("benchmark"), std::string::npos) << "the bench ran first: " << r.out;
+    EXPECT_EQ(files(), std::vector<std::string>{"d.json"});
+  }
+  const auto ok = run(fast + " --json b.json");
+  ASSERT_EQ(ok.code, 0) << ok.err;
+  const auto j = nlohmann::json::parse(slurp(path("b.json")));
+  EXPECT_EQ(j.at("results").size(), 1u);
+  EXPECT_EQ(files(), (std::vector<std::string>{"b.json", "d.json"}));
 }
 
 }  // namespace
