@@ -3,12 +3,16 @@
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <csignal>
+#include <cstring>
 #include <cstdlib>
 #include <functional>
 #include <set>
@@ -20,6 +24,8 @@
 #include <sstream>
 
 #include "npy.hpp"
+#include "spike_file.hpp"
+#include "trace.hpp"
 #include "support/test_support.hpp"
 
 namespace {
@@ -657,8 +663,9 @@ class background_run {
       // shell job starts with SIGINT ignored).
       struct sigaction dfl {};
       dfl.sa_handler = SIG_DFL;
-      ::sigaction(SIGINT, &dfl, nullptr);
-      ::sigaction(SIGTERM, &dfl, nullptr);
+      for (const int s : {SIGINT, SIGTERM, SIGHUP, SIGQUIT}) ::sigaction(s, &dfl, nullptr);
+      const rlimit no_core{0, 0};  // SIGQUIT's core file would be an output of its own
+      ::setrlimit(RLIMIT_CORE, &no_core);
       const int o = ::open(out_s.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
       const int e = ::open(err_s.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
       if (o < 0 || e < 0 || ::chdir(dir_s.c_str()) != 0) ::_exit(126);
@@ -856,9 +863,9 @@ TEST_F(CliOutputs, AnOutputThatIsALinkIsReplacedNotFollowed) {
   EXPECT_NE(d.err.find("directory"), std::string::npos) << d.err;
 }
 
-// SIGINT or SIGTERM while the run writes its outputs: no partial output, no
-// temporary, old outputs untouched (no new checkpoint beside an old trace),
-// and the shell sees 128 + the signal.
+// SIGINT, SIGTERM, SIGHUP or SIGQUIT while the run writes its outputs: no
+// partial output, no temporary, old outputs untouched (no new checkpoint
+// beside an old trace), and the shell sees 128 + the signal (130, 143, ...).
 class CliSignals : public CliOutputs, public ::testing::WithParamInterface<int> {};
 
 TEST_P(CliSignals, InterruptedRunLeavesOldOutputsAndNoTemporary) {
@@ -876,8 +883,29 @@ TEST_P(CliSignals, InterruptedRunLeavesOldOutputsAndNoTemporary) {
   EXPECT_EQ(slurp(path("t.csv")), "old trace\n");
   EXPECT_EQ(slurp(path("c.ckp")), "old checkpoint\n");
 }
-INSTANTIATE_TEST_SUITE_P(IntAndTerm, CliSignals, ::testing::Values(SIGINT, SIGTERM),
-                         [](const auto& p) { return p.param == SIGINT ? std::string("SIGINT") : std::string("SIGTERM"); });
+INSTANTIATE_TEST_SUITE_P(IntTermHupQuit, CliSignals, ::testing::Values(SIGINT, SIGTERM, SIGHUP, SIGQUIT),
+                         [](const auto& p) {
+                           return std::string(p.param == SIGINT    ? "SIGINT"
+                                              : p.param == SIGTERM ? "SIGTERM"
+                                              : p.param == SIGHUP  ? "SIGHUP"
+                                                                   : "SIGQUIT");
+                         });
+
+// A write that fails mid-run (a full disk; here the file-size limit of
+// `ulimit -f`) ends the run at once with the reason, and leaves nothing.
+TEST_F(CliOutputs, AFailedWriteEndsTheRunAndLeavesNothing) {
+  write("t.csv", "old trace\n");
+  const std::string cmd = std::string("cd '") + dir_.string() + "' && ulimit -f 512 && timeout 60 '" BIONMDA_CLI_PATH
+                          "' simulate --backend cpu --size 10 --steps 10000000000 --record all --quiet --out t.csv"
+                          " >stdout.txt 2>stderr.txt";
+  const int status = std::system(cmd.c_str());
+  EXPECT_EQ(shell_status(status), 2) << "(153: killed by SIGXFSZ; 124: the run went on) " << slurp(path("stderr.txt"));
+  EXPECT_NE(slurp(path("stderr.txt")).find("writing 't.csv' failed: " + std::string(std::strerror(EFBIG))),
+            std::string::npos)
+      << slurp(path("stderr.txt"));
+  EXPECT_EQ(files(), std::vector<std::string>{"t.csv"});
+  EXPECT_EQ(slurp(path("t.csv")), "old trace\n");
+}
 
 // SIGKILL cannot be handled: the temporaries stay. The next run writing the
 // same output names them in a warning (and leaves them: they are not provably
@@ -928,6 +956,109 @@ TEST_F(CliOutputs, BenchJsonPathIsCheckedBeforeTheBench) {
   const auto j = nlohmann::json::parse(slurp(path("b.json")));
   EXPECT_EQ(j.at("results").size(), 1u);
   EXPECT_EQ(files(), (std::vector<std::string>{"b.json", "d.json"}));
+}
+
+// A spike file costs memory per spike, not per step: 10^12 steps with three
+// spikes is three entries (the earlier list per step was 24 TB).
+TEST(SpikeTrain, MemoryFollowsTheSpikesNotTheSteps) {
+  const std::int64_t steps = 1'000'000'000'000;
+  const auto t = io::parse_spike_csv("step,batch,unit\n999999999999,1,2\n5,0,1\n5,1,0\n", "s.csv", steps, 2, 3);
+  EXPECT_EQ(t.count(), 3);
+  EXPECT_EQ(t.spike_step.capacity(), 3u);
+  EXPECT_EQ(t.at(0).size, 0);
+  const auto at5 = t.at(5);
+  ASSERT_EQ(at5.size, 2);
+  EXPECT_EQ(std::set<std::int64_t>(at5.data, at5.data + 2), (std::set<std::int64_t>{1, 3}));
+  const auto last = t.at(steps - 1);
+  ASSERT_EQ(last.size, 1);
+  EXPECT_EQ(last.data[0], 5);
+  EXPECT_EQ(t.at(6).size, 0);
+  // The same from .npy, in step order.
+  std::vector<std::uint8_t> dense(4 * 3, 0);
+  dense[3 * 3 + 1] = dense[1 * 3 + 0] = dense[1 * 3 + 2] = 1;
+  const auto n = io::spikes_from_npy(io::parse_npy(std::vector<std::uint8_t>([&] {
+                                                      const std::string b = io::npy_bytes("|u1", {4, 3}, dense.data(), dense.size());
+                                                      return std::vector<std::uint8_t>(b.begin(), b.end());
+                                                    }()),
+                                                    "s.npy"),
+                                     "s.npy", steps, 1, 3);
+  EXPECT_EQ(n.count(), 3);
+  EXPECT_EQ(n.at(1).size, 2);
+  EXPECT_EQ(n.at(3).size, 1);
+  EXPECT_EQ(n.at(2).size, 0);
+}
+
+// The tool with such a file runs (no std::bad_alloc): still stepping when
+// timeout ends it.
+TEST_F(Cli, SpikeFileForAVeryLongRunNeedsNoMemoryPerStep) {
+  write("s.csv", "step,unit\n0,1\n7,2\n");
+  const std::string cmd = std::string("cd '") + dir_.string() + "' && timeout 5 '" BIONMDA_CLI_PATH
+                          "' simulate --backend cpu --size 3 --steps 1000000000000 --spikes s.csv --quiet"
+                          " >stdout.txt 2>stderr.txt";
+  const int status = std::system(cmd.c_str());
+  EXPECT_EQ(WIFEXITED(status) ? WEXITSTATUS(status) : -1, 124) << slurp(path("stderr.txt"));
+}
+
+// The SVG plot keeps at most trace_plot::default_max_points points per line,
+// each bucket's minimum and maximum: the axes, ticks and each line's extremes
+// are those of the full plot.
+TEST(TracePlot, DecimatedPlotKeepsTheRangeAndThePeaks) {
+  io::trace_layout l;
+  l.batch = 2;
+  l.units = {0, 4, 9};
+  l.records = 25'013;  // not a multiple of the bucket
+  std::mt19937_64 rng(4);
+  io::trace_plot small(l), full(l, 1u << 30);
+  std::vector<double> g(6), x(6);
+  for (std::int64_t s = 0; s < l.records; ++s) {
+    for (std::size_t q = 0; q < 6; ++q) {
+      // Rare narrow peaks on a slow wave: what plain striding would miss.
+      g[q] = 0.3 + 0.2 * std::sin(static_cast<double>(s) * 1e-3 + static_cast<double>(q)) +
+             (rng() % 5000 == 0 ? 0.4 : 0.0);
+      x[q] = rng() % 7919 == 0 ? 1.0 : 0.01 * static_cast<double>(q);
+    }
+    small.record(s + 100, g, x);
+    full.record(s + 100, g, x);
+  }
+  const std::string a = small.svg(), b = full.svg();
+  // Lines as lists of (x, y) pixels; everything else must be identical.
+  auto split = [](const std::string& svg, std::vector<std::vector<std::pair<double, double>>>& lines) {
+    std::string rest;
+    std::size_t at = 0;
+    for (;;) {
+      const std::size_t p = svg.find("points=\"", at);
+      if (p == std::string::npos) break;
+      const std::size_t e = svg.find('"', p + 8);
+      rest += svg.substr(at, p - at);
+      std::istringstream in(svg.substr(p + 8, e - p - 8));
+      std::vector<std::pair<double, double>> pts;
+      double px, py;
+      char comma;
+      while (in >> px >> comma >> py) pts.emplace_back(px, py);
+      lines.push_back(pts);
+      at = e;
+    }
+    return rest + svg.substr(at);
+  };
+  std::vector<std::vector<std::pair<double, double>>> la, lb;
+  EXPECT_EQ(split(a, la), split(b, lb)) << "axes, ticks and legend";
+  ASSERT_EQ(la.size(), 12u);
+  ASSERT_EQ(lb.size(), 12u);
+  for (std::size_t k = 0; k < la.size(); ++k) {
+    SCOPED_TRACE(k);
+    EXPECT_EQ(lb[k].size(), static_cast<std::size_t>(l.records));
+    EXPECT_LE(la[k].size(), io::trace_plot::default_max_points);
+    EXPECT_GE(la[k].size(), io::trace_plot::default_max_points * 9 / 10) << "not needlessly coarse";
+    auto ys = [](const auto& pts) {
+      auto [lo, hi] = std::minmax_element(pts.begin(), pts.end(), [](auto p, auto q) { return p.second < q.second; });
+      return std::make_pair(lo->second, hi->second);
+    };
+    EXPECT_EQ(ys(la[k]), ys(lb[k])) << "the line's lowest and highest points";
+    EXPECT_EQ(la[k].front().first, lb[k].front().first);
+    EXPECT_EQ(la[k].back().first, lb[k].back().first);
+    EXPECT_TRUE(std::is_sorted(la[k].begin(), la[k].end(), [](auto p, auto q) { return p.first < q.first; }))
+        << "in time order";
+  }
 }
 
 }  // namespace

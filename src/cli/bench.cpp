@@ -1,8 +1,12 @@
 // `bionmda bench`: step throughput against the memory-bandwidth roofline.
+#include <cstdio>
 #include <memory>
+#include <ostream>
 #include <string>
-#include "commands.hpp"
+
+#include "../util/output_set.hpp"
 #include "bionmda/error.hpp"
+#include "commands.hpp"
 #include "step_bench.hpp"
 
 namespace bionmda::cli {
@@ -33,9 +37,19 @@ void add_bench(CLI::App& app, int argc, char** argv) {
                 "also time variants side by side (GPU: fused vs multi-pass Thrust, CUDA graph vs "
                 "launches; CPU: 1 vs all threads; both: precision, input form, rate)");
   cmd->add_option("--json", o->json_path, "write every figure, the machine, commit and command here");
-  cmd->callback([o] {
-    const int rc = bench::run_bench(*o);
+  cmd->callback([o, cmd] {
+    // --json is checked and its temporary created before any benchmark runs;
+    // the file appears only when the bench succeeds.
+    detail::output_set outputs;
+    bench::bench_options run = *o;
+    if (cmd->count("--json") > 0) {
+      detail::temporary_file& json = outputs.add("--json", o->json_path, {".json"});
+      for (const std::string& w : outputs.warnings()) std::fprintf(stderr, "bionmda: warning: %s\n", w.c_str());
+      run.write_json = [&json](const std::string& text) { json.stream() << text; };
+    }
+    const int rc = bench::run_bench(run);
     if (rc != 0) throw bionmda::error("bionmda: bench failed (exit " + std::to_string(rc) + ")");
+    outputs.commit();
   });
 }
 

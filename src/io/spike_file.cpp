@@ -1,5 +1,6 @@
 #include "spike_file.hpp"
 
+#include <algorithm>
 #include <charconv>
 #include <fstream>
 #include <iterator>
@@ -49,19 +50,36 @@ std::string ends_with_lower(const std::string& path) {
   return ext;
 }
 
+// Sorts (step, element) rows by step and stores them in t (the rows' memory
+// is freed).
+void set_spikes(spike_train& t, std::vector<std::pair<std::int64_t, std::int64_t>>& rows) {
+  if (!std::is_sorted(rows.begin(), rows.end(), [](const auto& a, const auto& b) { return a.first < b.first; })) {
+    std::sort(rows.begin(), rows.end());
+  }
+  t.spike_step.reserve(rows.size());
+  t.spike_element.reserve(rows.size());
+  for (const auto& r : rows) {
+    t.spike_step.push_back(r.first);
+    t.spike_element.push_back(r.second);
+  }
+  std::vector<std::pair<std::int64_t, std::int64_t>>().swap(rows);
+}
+
 }  // namespace
 
-std::int64_t spike_train::count() const {
-  std::int64_t n = 0;
-  for (const auto& s : by_step) n += static_cast<std::int64_t>(s.size());
-  return n;
+std::int64_t spike_train::count() const { return static_cast<std::int64_t>(spike_element.size()); }
+
+host_span<const std::int64_t> spike_train::at(std::int64_t s) const {
+  const auto range = std::equal_range(spike_step.begin(), spike_step.end(), s);
+  const auto first = static_cast<std::size_t>(range.first - spike_step.begin());
+  return {spike_element.data() + first, static_cast<std::int64_t>(range.second - range.first)};
 }
 
 spike_train parse_spike_csv(const std::string& text, const std::string& name, std::int64_t steps,
                             std::int64_t batch, std::int64_t units) {
   spike_train t;
   t.steps = steps;
-  t.by_step.resize(static_cast<std::size_t>(steps));
+  std::vector<std::pair<std::int64_t, std::int64_t>> rows;  // (step, element)
   std::istringstream in(text);
   std::string line;
   std::int64_t line_no = 0;
@@ -100,9 +118,10 @@ spike_train parse_spike_csv(const std::string& text, const std::string& name, st
     if (unit < 0 || unit >= units) {
       fail(where, "unit " + std::to_string(unit) + " out of range [0, " + std::to_string(units) + ")");
     }
-    t.by_step[static_cast<std::size_t>(step)].push_back(b * units + unit);
+    rows.emplace_back(step, b * units + unit);
   }
   if (!have_header) fail(name, "empty file: expected a header 'step,unit' or 'step,batch,unit'");
+  set_spikes(t, rows);
   return t;
 }
 
@@ -140,7 +159,6 @@ spike_train spikes_from_npy(const npy_array& a, const std::string& path, std::in
   if (S > steps) fail(path, "spike array has " + std::to_string(S) + " steps, beyond --steps " + std::to_string(steps));
   spike_train t;
   t.steps = steps;
-  t.by_step.resize(static_cast<std::size_t>(steps));
   const std::int64_t per_step = B * N;
   for (std::int64_t s = 0; s < S; ++s) {
     for (std::int64_t e = 0; e < per_step; ++e) {
@@ -149,7 +167,10 @@ spike_train spikes_from_npy(const npy_array& a, const std::string& path, std::in
         fail(path, "element [" + std::to_string(s) + ", " + std::to_string(e / N) + ", " + std::to_string(e % N) +
                        "] is " + std::to_string(v) + "; spike arrays hold 0 or 1");
       }
-      if (v) t.by_step[static_cast<std::size_t>(s)].push_back(e);
+      if (v) {
+        t.spike_step.push_back(s);
+        t.spike_element.push_back(e);
+      }
     }
   }
   return t;
