@@ -416,7 +416,7 @@ int run_bench(const bench_options& opts) {
         j["variants"] = run_cpu_variants(o);
       }
     }
-    if (!o.json_path.empty()) {
+    if (!o.json_path.empty() || o.write_json) {
       j["version"] = BIONMDA_VERSION_STRING;
       j["commit"] = BIONMDA_GIT_COMMIT;
       j["backend"] = to_string(be);
@@ -433,7 +433,12 @@ int run_bench(const bench_options& opts) {
                                 {"bytes_per_s", r.bytes_per_s}, {"copy_fraction", r.copy_fraction},
                                 {"reference_unit_steps_per_s", r.reference_unit_steps_per_s}});
       }
-      std::ofstream(o.json_path) << j.dump(2) << "\n";
+      const std::string text = j.dump(2) + "\n";
+      if (o.write_json) {
+        o.write_json(text);
+      } else if (!(std::ofstream(o.json_path) << text)) {
+        throw bionmda::error("bionmda: cannot write --json '" + o.json_path + "'");
+      }
     }
   } catch (const bionmda::error& e) {
     std::fprintf(stderr, "%s\n", e.what());

@@ -2,6 +2,7 @@
 // The engine behind `bionmda bench`: a size sweep of the step against the
 // copy roofline, and the variants timed side by side.
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -19,6 +20,9 @@ struct bench_options {
   bool reference = true;              ///< also time the scalar float64 reference
   bool variants = false;              ///< also run the side-by-side variants
   std::string json_path;              ///< write every figure here
+  /// Where the JSON text goes when set (the tool writes it to a checked
+  /// temporary); otherwise it is written to json_path.
+  std::function<void(const std::string&)> write_json;
   std::string command;                ///< the command line, for the JSON
 };
 

@@ -1,9 +1,22 @@
 // The bionmda tool end to end: every option, every file format in and out,
 // round trips, and every error with its exit code, message and no output left.
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <csignal>
+#include <cstring>
 #include <cstdlib>
+#include <functional>
+#include <set>
+#include <thread>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -14,6 +27,8 @@
 #include <xxhash.h>
 
 #include "npy.hpp"
+#include "spike_file.hpp"
+#include "trace.hpp"
 #include "support/test_support.hpp"
 
 namespace {
@@ -669,8 +684,6 @@ const error_case error_cases[] = {
     {"param_directory", "dir.csv=DIR", "--size 3 --alpha1 dir.csv", "dir.csv' is a directory"},
     {"param_npy_directory", "dir.npy=DIR", "--size 3 --alpha1 dir.npy", "dir.npy' is a directory"},
     // A spike index for 10^12 steps is refused with its size, before allocating it.
-    {"spikes_too_many_steps", "s.csv=step,unit\n0,1\n", "--size 3 --steps 1000000000000 --spikes s.csv",
-     "s.csv: --steps 1000000000000 needs 24000000000000 bytes"},
     {"cuda_without_device_or_ok", "", "--size 3 --backend cuda --T -1", "T"},
 };
 INSTANTIATE_TEST_SUITE_P(AllErrors, CliErrors, ::testing::ValuesIn(error_cases),
@@ -867,6 +880,440 @@ TEST_F(Cli, CudaBackendWithoutDeviceIsAClearError) {
   const auto r = run("simulate --size 3 --steps 5 --backend cuda");
   EXPECT_EQ(r.code, 2);
   EXPECT_NE(r.err.find("no CUDA device"), std::string::npos) << r.err;
+}
+
+// --- Outputs: validated before the run, all or nothing, never through a link --
+
+// The exit status as a shell reports it: 128 + the signal for a killed process.
+int shell_status(int status) {
+  if (WIFEXITED(status)) return WEXITSTATUS(status);
+  if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
+  return -1;
+}
+
+// The tool run in the background, its pid known before it starts: prepare(pid)
+// runs in the test between fork and exec (the child waits on a pipe), so a
+// test can race the names the tool will use or signal it mid-run.
+class background_run {
+ public:
+  background_run(const fs::path& dir, const std::vector<std::string>& args,
+                 const std::function<void(pid_t)>& prepare = {}) {
+    // Everything the child touches is prepared before fork: after it, only
+    // async-signal-safe calls (the test process may have threads).
+    std::vector<std::string> all = {BIONMDA_CLI_PATH};
+    all.insert(all.end(), args.begin(), args.end());
+    std::vector<char*> argv;
+    for (auto& a : all) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    const std::string dir_s = dir.string(), out_s = (dir / "stdout.txt").string(),
+                      err_s = (dir / "stderr.txt").string();
+    int go[2];
+    if (::pipe(go) != 0) throw std::runtime_error("pipe failed");
+    pid_ = ::fork();
+    if (pid_ == 0) {
+      char c;
+      ::close(go[1]);
+      if (::read(go[0], &c, 1) != 1) ::_exit(126);
+      // Default dispositions whatever the test runner set (a background
+      // shell job starts with SIGINT ignored).
+      struct sigaction dfl {};
+      dfl.sa_handler = SIG_DFL;
+      for (const int s : {SIGINT, SIGTERM, SIGHUP, SIGQUIT}) ::sigaction(s, &dfl, nullptr);
+      const rlimit no_core{0, 0};  // SIGQUIT's core file would be an output of its own
+      ::setrlimit(RLIMIT_CORE, &no_core);
+      const int o = ::open(out_s.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+      const int e = ::open(err_s.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+      if (o < 0 || e < 0 || ::chdir(dir_s.c_str()) != 0) ::_exit(126);
+      ::dup2(o, 1);
+      ::dup2(e, 2);
+      ::execv(argv[0], argv.data());
+      ::_exit(127);
+    }
+    ::close(go[0]);
+    if (prepare) prepare(pid_);
+    const char c = 'g';
+    if (::write(go[1], &c, 1) != 1) ADD_FAILURE() << "cannot start the child";
+    ::close(go[1]);
+  }
+  [[nodiscard]] pid_t pid() const { return pid_; }
+  // The raw waitpid status.
+  int wait() {
+    int status = 0;
+    ::waitpid(pid_, &status, 0);
+    pid_ = -1;
+    return status;
+  }
+  [[nodiscard]] bool running() const {
+    int status = 0;
+    return pid_ > 0 && ::waitpid(pid_, &status, WNOHANG) == 0;
+  }
+  ~background_run() {
+    if (pid_ > 0) {
+      ::kill(pid_, SIGKILL);
+      wait();
+    }
+  }
+  background_run(const background_run&) = delete;
+  background_run& operator=(const background_run&) = delete;
+
+ private:
+  pid_t pid_ = -1;
+};
+
+std::vector<std::string> words(const std::string& s) {
+  std::vector<std::string> v;
+  std::istringstream in(s);
+  for (std::string w; in >> w;) v.push_back(w);
+  return v;
+}
+
+class CliOutputs : public Cli {
+ protected:
+  // A run that takes far longer than any check before it (10^10 steps; one
+  // recorded row, so no memory grows): an output error reported within the
+  // timeout was reported before the run, not after it.
+  run_result run_long(const std::string& outputs) const {
+    const std::string cmd = std::string("cd '") + dir_.string() + "' && timeout 20 '" BIONMDA_CLI_PATH
+                            "' simulate --backend cpu --size 1 --steps 10000000000 --every 10000000000 --quiet " +
+                            outputs + " >stdout.txt 2>stderr.txt";
+    const int status = std::system(cmd.c_str());
+    return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, slurp(path("stdout.txt")), slurp(path("stderr.txt"))};
+  }
+
+  // Waits until the background run has written into a file that was not
+  // there before (the streamed trace or, on old builds, the final write).
+  bool wait_until_writing(background_run& r, const std::set<std::string>& before) const {
+    const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    while (std::chrono::steady_clock::now() < until && r.running()) {
+      for (const auto& n : files()) {
+        std::error_code ec;
+        if (before.count(n) == 0 && fs::is_regular_file(path(n), ec) && fs::file_size(path(n), ec) > 0) return true;
+      }
+      std::this_thread::sleep_for(std::chrono::microseconds(500));
+    }
+    return false;
+  }
+};
+
+TEST_F(CliOutputs, BadOutputPathsAreRefusedBeforeTheRun) {
+  struct bad_case {
+    const char* outputs;
+    const char* option;   // named in the message
+    const char* message;  // and this
+  };
+  fs::create_directories(path("d.csv"));
+  const bad_case cases[] = {
+      {"--out t.txt", "--out", ".csv or .npy"},
+      {"--out T.CSVX", "--out", ".csv or .npy"},
+      {"--out t", "--out", ".csv or .npy"},
+      {"--plot t.png", "--plot", ".svg"},
+      {"--save c.bin", "--save", ".ckp"},
+      {"--out nodir/t.csv", "--out", "nodir"},
+      {"--plot nodir/deeper/t.svg", "--plot", "nodir/deeper"},
+      {"--save nodir/c.ckp", "--save", "nodir"},
+      {"--out d.csv", "--out", "is a directory"},
+      {"--out ''", "--out", "empty"},
+      {"--out t.csv --plot nodir/t.svg", "--plot", "nodir"},
+  };
+  const auto before = files();
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.outputs);
+    const auto r = run_long(c.outputs);
+    EXPECT_EQ(r.code, 2) << "(124: the run started; the path was checked only after it) " << r.err;
+    EXPECT_NE(r.err.find(c.option), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find(c.message), std::string::npos) << r.err;
+    EXPECT_EQ(files(), before) << "nothing written, no temporary left";
+  }
+}
+
+TEST_F(CliOutputs, AllOutputsOfARunAppearTogetherOrNotAtAll) {
+  // A good --out with a bad --plot, a good --save with a bad --out: nothing.
+  for (const char* outputs : {"--out o.csv --plot o.png", "--save c.ckp --out o.txt", "--out o.npy --save c.ckp --plot nodir/p.svg"}) {
+    SCOPED_TRACE(outputs);
+    const auto r = run(std::string("simulate --backend cpu --size 3 --steps 5 --quiet ") + outputs);
+    EXPECT_EQ(r.code, 2) << r.err;
+    EXPECT_TRUE(files().empty()) << "left: " << ::testing::PrintToString(files());
+    for (const auto& n : files()) fs::remove_all(path(n));  // each case on its own
+  }
+  // An existing file is untouched by a failed run, and replaced by a good one.
+  write("o.csv", "old trace\n");
+  write("c.ckp", "old checkpoint\n");
+  EXPECT_EQ(run("simulate --backend cpu --size 3 --steps 5 --quiet --out o.csv --save c.ckp --plot p.png").code, 2);
+  EXPECT_EQ(slurp(path("o.csv")), "old trace\n");
+  EXPECT_EQ(slurp(path("c.ckp")), "old checkpoint\n");
+  EXPECT_EQ(files(), (std::vector<std::string>{"c.ckp", "o.csv"}));
+  const auto ok = run("simulate --backend cpu --size 3 --steps 5 --quiet --out o.csv --save c.ckp --plot p.svg");
+  ASSERT_EQ(ok.code, 0) << ok.err;
+  EXPECT_EQ(slurp(path("o.csv")).rfind("step,batch,unit,g,x\n", 0), 0u);
+  EXPECT_EQ(slurp(path("c.ckp")).rfind("BNMDACKP", 0), 0u);
+  EXPECT_EQ(files(), (std::vector<std::string>{"c.ckp", "o.csv", "p.svg"})) << "no temporary left";
+}
+
+TEST_F(CliOutputs, TwoOutputsOnOneFileAreRefused) {
+  fs::create_directories(path("sub"));
+  fs::create_symlink("o.csv", path("l.ckp"));
+  fs::create_symlink("sub", path("s"));
+  struct dup_case {
+    const char* outputs;
+    const char* first;
+    const char* second;
+  };
+  const dup_case cases[] = {
+      {"--save o.csv --out o.csv", "--save", "--out"},
+      {"--save o.svg --plot o.svg", "--save", "--plot"},
+      {"--out o.csv --save ./o.csv", "--out", "--save"},
+      {"--out sub/../o.csv --plot o.csv", "--out", "--plot"},
+      {"--out o.csv --save l.ckp", "--out", "--save"},          // l.ckp is a link to o.csv
+      {"--out s/o.csv --plot sub/o.csv", "--out", "--plot"},    // s is a link to sub
+  };
+  const auto before = files();
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.outputs);
+    const auto r = run(std::string("simulate --backend cpu --size 3 --steps 5 --quiet ") + c.outputs);
+    EXPECT_EQ(r.code, 2) << r.err;
+    EXPECT_NE(r.err.find("same file"), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find(c.first), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find(c.second), std::string::npos) << r.err;
+    EXPECT_EQ(files(), before);
+  }
+}
+
+// Old builds wrote to the predictable name <target>.tmp.<pid>: a link planted
+// there redirected the write into another file.
+TEST_F(CliOutputs, APlantedLinkAtTheTemporaryNameIsNotFollowed) {
+  write("victim.txt", "precious\n");
+  {
+    background_run r(dir_, words("simulate --backend cpu --size 3 --steps 5 --quiet --out t.csv --save c.ckp"),
+                     [&](pid_t pid) {
+                       for (const char* target : {"t.csv", "c.ckp"}) {
+                         const std::string name = std::string(target) + ".tmp." + std::to_string(pid);
+                         fs::create_symlink("victim.txt", path(name));
+                       }
+                     });
+    EXPECT_EQ(shell_status(r.wait()), 0) << slurp(path("stderr.txt"));
+  }
+  EXPECT_EQ(slurp(path("victim.txt")), "precious\n");
+  EXPECT_FALSE(fs::is_symlink(path("t.csv")));
+  EXPECT_EQ(slurp(path("t.csv")).rfind("step,batch,unit,g,x\n", 0), 0u);
+}
+
+// The documented choice for a target that is itself a symbolic link: the link
+// is replaced by the new file; the file it pointed to is never written.
+TEST_F(CliOutputs, AnOutputThatIsALinkIsReplacedNotFollowed) {
+  write("victim.txt", "precious\n");
+  fs::create_symlink("victim.txt", path("t.csv"));
+  fs::create_symlink("nowhere.ckp", path("c.ckp"));  // dangling
+  const auto r = run("simulate --backend cpu --size 3 --steps 5 --quiet --out t.csv --save c.ckp");
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(slurp(path("victim.txt")), "precious\n");
+  EXPECT_FALSE(fs::is_symlink(path("t.csv")));
+  EXPECT_FALSE(fs::is_symlink(path("c.ckp")));
+  EXPECT_FALSE(fs::exists(path("nowhere.ckp")));
+  EXPECT_EQ(slurp(path("t.csv")).rfind("step,batch,unit,g,x\n", 0), 0u);
+  // A link to a directory is refused like a directory.
+  fs::create_directories(path("dir"));
+  fs::create_symlink("dir", path("d.csv"));
+  const auto d = run("simulate --backend cpu --size 3 --steps 5 --quiet --out d.csv");
+  EXPECT_EQ(d.code, 2);
+  EXPECT_NE(d.err.find("directory"), std::string::npos) << d.err;
+}
+
+// SIGINT, SIGTERM, SIGHUP or SIGQUIT while the run writes its outputs: no
+// partial output, no temporary, old outputs untouched (no new checkpoint
+// beside an old trace), and the shell sees 128 + the signal (130, 143, ...).
+class CliSignals : public CliOutputs, public ::testing::WithParamInterface<int> {};
+
+TEST_P(CliSignals, InterruptedRunLeavesOldOutputsAndNoTemporary) {
+  const int sig = GetParam();
+  write("t.csv", "old trace\n");
+  write("c.ckp", "old checkpoint\n");
+  const auto before_v = files();
+  const std::set<std::string> before(before_v.begin(), before_v.end());
+  background_run r(dir_, words("simulate --backend cpu --size 100 --steps 20000 --record all --rate 50 --quiet"
+                               " --out t.csv --save c.ckp --plot p.svg"));
+  ASSERT_TRUE(wait_until_writing(r, before)) << "the run never started writing: " << slurp(path("stderr.txt"));
+  ::kill(r.pid(), sig);
+  EXPECT_EQ(shell_status(r.wait()), 128 + sig) << slurp(path("stderr.txt"));
+  EXPECT_EQ(files(), before_v) << "no partial output, no temporary";
+  EXPECT_EQ(slurp(path("t.csv")), "old trace\n");
+  EXPECT_EQ(slurp(path("c.ckp")), "old checkpoint\n");
+}
+INSTANTIATE_TEST_SUITE_P(IntTermHupQuit, CliSignals, ::testing::Values(SIGINT, SIGTERM, SIGHUP, SIGQUIT),
+                         [](const auto& p) {
+                           return std::string(p.param == SIGINT    ? "SIGINT"
+                                              : p.param == SIGTERM ? "SIGTERM"
+                                              : p.param == SIGHUP  ? "SIGHUP"
+                                                                   : "SIGQUIT");
+                         });
+
+// A write that fails mid-run (a full disk; here the file-size limit of
+// `ulimit -f`) ends the run at once with the reason, and leaves nothing.
+TEST_F(CliOutputs, AFailedWriteEndsTheRunAndLeavesNothing) {
+  write("t.csv", "old trace\n");
+  const std::string cmd = std::string("cd '") + dir_.string() + "' && ulimit -f 512 && timeout 60 '" BIONMDA_CLI_PATH
+                          "' simulate --backend cpu --size 10 --steps 10000000000 --record all --quiet --out t.csv"
+                          " >stdout.txt 2>stderr.txt";
+  const int status = std::system(cmd.c_str());
+  EXPECT_EQ(shell_status(status), 2) << "(153: killed by SIGXFSZ; 124: the run went on) " << slurp(path("stderr.txt"));
+  EXPECT_NE(slurp(path("stderr.txt")).find("writing 't.csv' failed: " + std::string(std::strerror(EFBIG))),
+            std::string::npos)
+      << slurp(path("stderr.txt"));
+  EXPECT_EQ(files(), std::vector<std::string>{"t.csv"});
+  EXPECT_EQ(slurp(path("t.csv")), "old trace\n");
+}
+
+// SIGKILL cannot be handled: the temporaries stay. The next run writing the
+// same output names them in a warning (and leaves them: they are not provably
+// its own).
+TEST_F(CliOutputs, StaleTemporaryOfAKilledRunIsReported) {
+  std::vector<std::string> left;
+  {
+    background_run r(dir_, words("simulate --backend cpu --size 100 --steps 20000 --record all --quiet --out t.csv"));
+    ASSERT_TRUE(wait_until_writing(r, {}));
+    ::kill(r.pid(), SIGKILL);
+    r.wait();
+    left = files();
+  }
+  ASSERT_FALSE(left.empty()) << "a SIGKILLed writer leaves its temporary";
+  const auto next = run("simulate --backend cpu --size 3 --steps 5 --out t.csv");
+  ASSERT_EQ(next.code, 0) << next.err;
+  for (const auto& n : left) {
+    EXPECT_NE(next.err.find(n), std::string::npos) << "not named: " << n << "\nstderr: " << next.err;
+    EXPECT_TRUE(fs::exists(path(n))) << "not the next run's to delete: " << n;
+  }
+  EXPECT_NE(next.err.find("warning"), std::string::npos) << next.err;
+  // A run writing other files says nothing about them.
+  const auto other = run("simulate --backend cpu --size 3 --steps 5 --out u.csv");
+  ASSERT_EQ(other.code, 0) << other.err;
+  EXPECT_EQ(other.err.find("warning"), std::string::npos) << other.err;
+}
+
+// bench --json is checked before any benchmark runs.
+TEST_F(CliOutputs, BenchJsonPathIsCheckedBeforeTheBench) {
+  fs::create_directories(path("d.json"));
+  const std::string fast = "bench --backend cpu --precision float32 --sizes 1000 --min-time 0.01 --repeats 1 --no-reference";
+  struct bad_case {
+    const char* json;
+    const char* message;
+  };
+  for (const bad_case& c : {bad_case{"/nonexistent/x.json", "/nonexistent"}, bad_case{"d.json", "is a directory"},
+                            bad_case{".", "directory"}, bad_case{"x.txt", ".json"}}) {
+    SCOPED_TRACE(c.json);
+    const auto r = run(fast + " --json " + c.json);
+    EXPECT_EQ(r.code, 2) << r.out << r.err;
+    EXPECT_NE(r.err.find("--json"), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find(c.message), std::string::npos) << r.err;
+    EXPECT_EQ(r.out.find("benchmark"), std::string::npos) << "the bench ran first: " << r.out;
+    EXPECT_EQ(files(), std::vector<std::string>{"d.json"});
+  }
+  const auto ok = run(fast + " --json b.json");
+  ASSERT_EQ(ok.code, 0) << ok.err;
+  const auto j = nlohmann::json::parse(slurp(path("b.json")));
+  EXPECT_EQ(j.at("results").size(), 1u);
+  EXPECT_EQ(files(), (std::vector<std::string>{"b.json", "d.json"}));
+}
+
+// A spike file costs memory per spike, not per step: 10^12 steps with three
+// spikes is three entries (the earlier list per step was 24 TB).
+TEST(SpikeTrain, MemoryFollowsTheSpikesNotTheSteps) {
+  const std::int64_t steps = 1'000'000'000'000;
+  const auto t = io::parse_spike_csv("step,batch,unit\n999999999999,1,2\n5,0,1\n5,1,0\n", "s.csv", steps, 2, 3);
+  EXPECT_EQ(t.count(), 3);
+  EXPECT_EQ(t.spike_step.capacity(), 3u);
+  EXPECT_EQ(t.at(0).size, 0);
+  const auto at5 = t.at(5);
+  ASSERT_EQ(at5.size, 2);
+  EXPECT_EQ(std::set<std::int64_t>(at5.data, at5.data + 2), (std::set<std::int64_t>{1, 3}));
+  const auto last = t.at(steps - 1);
+  ASSERT_EQ(last.size, 1);
+  EXPECT_EQ(last.data[0], 5);
+  EXPECT_EQ(t.at(6).size, 0);
+  // The same from .npy, in step order.
+  std::vector<std::uint8_t> dense(4 * 3, 0);
+  dense[3 * 3 + 1] = dense[1 * 3 + 0] = dense[1 * 3 + 2] = 1;
+  const auto n = io::spikes_from_npy(io::parse_npy(std::vector<std::uint8_t>([&] {
+                                                      const std::string b = io::npy_bytes("|u1", {4, 3}, dense.data(), dense.size());
+                                                      return std::vector<std::uint8_t>(b.begin(), b.end());
+                                                    }()),
+                                                    "s.npy"),
+                                     "s.npy", steps, 1, 3);
+  EXPECT_EQ(n.count(), 3);
+  EXPECT_EQ(n.at(1).size, 2);
+  EXPECT_EQ(n.at(3).size, 1);
+  EXPECT_EQ(n.at(2).size, 0);
+}
+
+// The tool with such a file runs (no std::bad_alloc): still stepping when
+// timeout ends it.
+TEST_F(Cli, SpikeFileForAVeryLongRunNeedsNoMemoryPerStep) {
+  write("s.csv", "step,unit\n0,1\n7,2\n");
+  const std::string cmd = std::string("cd '") + dir_.string() + "' && timeout 5 '" BIONMDA_CLI_PATH
+                          "' simulate --backend cpu --size 3 --steps 1000000000000 --spikes s.csv --quiet"
+                          " >stdout.txt 2>stderr.txt";
+  const int status = std::system(cmd.c_str());
+  EXPECT_EQ(WIFEXITED(status) ? WEXITSTATUS(status) : -1, 124) << slurp(path("stderr.txt"));
+}
+
+// The SVG plot keeps at most trace_plot::default_max_points points per line,
+// each bucket's minimum and maximum: the axes, ticks and each line's extremes
+// are those of the full plot.
+TEST(TracePlot, DecimatedPlotKeepsTheRangeAndThePeaks) {
+  io::trace_layout l;
+  l.batch = 2;
+  l.units = {0, 4, 9};
+  l.records = 25'013;  // not a multiple of the bucket
+  std::mt19937_64 rng(4);
+  io::trace_plot small(l), full(l, 1u << 30);
+  std::vector<double> g(6), x(6);
+  for (std::int64_t s = 0; s < l.records; ++s) {
+    for (std::size_t q = 0; q < 6; ++q) {
+      // Rare narrow peaks on a slow wave: what plain striding would miss.
+      g[q] = 0.3 + 0.2 * std::sin(static_cast<double>(s) * 1e-3 + static_cast<double>(q)) +
+             (rng() % 5000 == 0 ? 0.4 : 0.0);
+      x[q] = rng() % 7919 == 0 ? 1.0 : 0.01 * static_cast<double>(q);
+    }
+    small.record(s + 100, g, x);
+    full.record(s + 100, g, x);
+  }
+  const std::string a = small.svg(), b = full.svg();
+  // Lines as lists of (x, y) pixels; everything else must be identical.
+  auto split = [](const std::string& svg, std::vector<std::vector<std::pair<double, double>>>& lines) {
+    std::string rest;
+    std::size_t at = 0;
+    for (;;) {
+      const std::size_t p = svg.find("points=\"", at);
+      if (p == std::string::npos) break;
+      const std::size_t e = svg.find('"', p + 8);
+      rest += svg.substr(at, p - at);
+      std::istringstream in(svg.substr(p + 8, e - p - 8));
+      std::vector<std::pair<double, double>> pts;
+      double px, py;
+      char comma;
+      while (in >> px >> comma >> py) pts.emplace_back(px, py);
+      lines.push_back(pts);
+      at = e;
+    }
+    return rest + svg.substr(at);
+  };
+  std::vector<std::vector<std::pair<double, double>>> la, lb;
+  EXPECT_EQ(split(a, la), split(b, lb)) << "axes, ticks and legend";
+  ASSERT_EQ(la.size(), 12u);
+  ASSERT_EQ(lb.size(), 12u);
+  for (std::size_t k = 0; k < la.size(); ++k) {
+    SCOPED_TRACE(k);
+    EXPECT_EQ(lb[k].size(), static_cast<std::size_t>(l.records));
+    EXPECT_LE(la[k].size(), io::trace_plot::default_max_points);
+    EXPECT_GE(la[k].size(), io::trace_plot::default_max_points * 9 / 10) << "not needlessly coarse";
+    auto ys = [](const auto& pts) {
+      auto [lo, hi] = std::minmax_element(pts.begin(), pts.end(), [](auto p, auto q) { return p.second < q.second; });
+      return std::make_pair(lo->second, hi->second);
+    };
+    EXPECT_EQ(ys(la[k]), ys(lb[k])) << "the line's lowest and highest points";
+    EXPECT_EQ(la[k].front().first, lb[k].front().first);
+    EXPECT_EQ(la[k].back().first, lb[k].back().first);
+    EXPECT_TRUE(std::is_sorted(la[k].begin(), la[k].end(), [](auto p, auto q) { return p.first < q.first; }))
+        << "in time order";
+  }
 }
 
 }  // namespace

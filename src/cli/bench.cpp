@@ -1,11 +1,14 @@
 // `bionmda bench`: step throughput against the memory-bandwidth roofline.
+#include <cstdio>
 #include <limits>
 #include <memory>
+#include <ostream>
 #include <string>
 #include <vector>
 
-#include "commands.hpp"
+#include "../util/output_set.hpp"
 #include "bionmda/error.hpp"
+#include "commands.hpp"
 #include "options.hpp"
 #include "step_bench.hpp"
 
@@ -52,8 +55,18 @@ void add_bench(CLI::App& app, int argc, char** argv) {
     if (given("--repeats")) {
       o->repeats = static_cast<int>(parse_integer(n->repeats, "--repeats", 1, std::numeric_limits<int>::max()));
     }
-    const int rc = bench::run_bench(*o);
+    // --json is checked and its temporary created before any benchmark runs;
+    // the file appears only when the bench succeeds.
+    detail::output_set outputs;
+    bench::bench_options run = *o;
+    if (given("--json")) {
+      detail::temporary_file& json = outputs.add("--json", o->json_path, {".json"});
+      for (const std::string& w : outputs.warnings()) std::fprintf(stderr, "bionmda: warning: %s\n", w.c_str());
+      run.write_json = [&json](const std::string& text) { json.stream() << text; };
+    }
+    const int rc = bench::run_bench(run);
     if (rc != 0) throw bionmda::error("bionmda: bench failed (exit " + std::to_string(rc) + ")");
+    outputs.commit();
   });
 }
 

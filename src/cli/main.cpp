@@ -3,10 +3,14 @@
 #include <cstdio>
 
 #include "../io/message_text.hpp"
+#include "../util/temporary_file.hpp"
 #include "bionmda/bionmda.hpp"
 #include "commands.hpp"
 
 int main(int argc, char** argv) {
+  // SIGINT, SIGTERM, SIGHUP and SIGQUIT remove the run's temporary files
+  // before ending it; a write past `ulimit -f` is an error, not SIGXFSZ.
+  bionmda::detail::remove_temporaries_on_signals();
   CLI::App app{"bionmda " BIONMDA_VERSION_STRING ": batched BioNMDA synapses on GPU and CPU"};
   app.require_subcommand(1);
   app.set_version_flag("--version", BIONMDA_VERSION_STRING);

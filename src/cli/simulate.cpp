@@ -1,5 +1,6 @@
 // `bionmda simulate`: run a population from options and files, record traces,
-// write CSV/.npy/SVG outputs atomically, print a JSON summary on request.
+// write CSV/.npy/SVG outputs and a checkpoint all together or not at all,
+// print a JSON summary on request.
 #include <unistd.h>
 
 #include <array>
@@ -7,6 +8,8 @@
 #include <cstdio>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <optional>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -14,6 +17,7 @@
 #include "../io/spike_file.hpp"
 #include "../io/trace.hpp"
 #include "../io/unit_values.hpp"
+#include "../util/output_set.hpp"
 #include "bionmda/bionmda.hpp"
 #include "commands.hpp"
 #include "options.hpp"
@@ -46,6 +50,7 @@ struct simulate_options {
   std::string load;
   bool model_options_given = false;  // any of size, batch, dt, precision, parameters, g0, x0
   bool seed_given = false;
+  bool out_given = false, plot_given = false, save_given = false;  // also when empty
 };
 
 // The numeric options as given on the command line, parsed by options.cpp.
@@ -117,6 +122,14 @@ void run_simulate(const simulate_options& given) {
   }
   if (!o.spikes.empty() && o.rate >= 0) fail("--spikes and --rate are exclusive: give one spike source");
 
+  // Every output checked and its temporary created before anything runs;
+  // they are renamed together at the end, or all removed.
+  detail::output_set outputs;
+  detail::temporary_file* out_file = o.out_given ? &outputs.add("--out", o.out, {".csv", ".npy"}) : nullptr;
+  detail::temporary_file* plot_file = o.plot_given ? &outputs.add("--plot", o.plot, {".svg"}) : nullptr;
+  detail::temporary_file* save_file = o.save_given ? &outputs.add("--save", o.save, {".ckp"}) : nullptr;
+  for (const std::string& w : outputs.warnings()) std::fprintf(stderr, "bionmda: warning: %s\n", w.c_str());
+
   population_config cfg;
   cfg.units = o.size;
   cfg.batch = o.batch;
@@ -140,26 +153,34 @@ void run_simulate(const simulate_options& given) {
   // Read and check every input before the (possibly long) run.
   io::spike_train spikes;
   if (!o.spikes.empty()) spikes = io::read_spike_file(o.spikes, o.steps, o.batch, o.size);
-  io::trace tr;
+  io::trace_layout tr;
   tr.batch = o.batch;
   if (o.record_given) {
     tr.units = parse_record(o.record, o.size);
   } else if (o.size <= 100) {
     tr.units = parse_record("all", o.size);
   }
+  tr.records = o.steps / o.every;
   tr.float32 = cfg.precision == precision::float32;
   tr.dt = o.dt;
-  const bool recording = !tr.units.empty();
-  if ((!o.out.empty() || !o.plot.empty()) && !recording) {
-    const std::string outputs = !o.out.empty() && !o.plot.empty() ? "--out and --plot" : !o.out.empty() ? "--out" : "--plot";
+  if ((out_file != nullptr || plot_file != nullptr) && tr.units.empty()) {
+    const std::string which = out_file != nullptr && plot_file != nullptr ? "--out and --plot"
+                              : out_file != nullptr                     ? "--out"
+                                                                        : "--plot";
     if (o.record_given && o.record == "none") {
-      fail(outputs + " would be empty: --record none records no unit; drop " + outputs +
+      fail(which + " would be empty: --record none records no unit; drop " + which +
            ", or record units with --record all or --record i,j,k");
     }
-    if (o.size == 0) fail(outputs + " would be empty: the population has no unit (--size 0)");
-    fail(outputs + " needs recorded units: with more than 100 units (here " + std::to_string(o.size) +
+    if (o.size == 0) fail(which + " would be empty: the population has no unit (--size 0)");
+    fail(which + " needs recorded units: with more than 100 units (here " + std::to_string(o.size) +
          ") none is recorded by default; pass --record all or --record i,j,k");
   }
+  // The trace goes to its file as it is recorded; the plot keeps a bounded summary.
+  std::optional<io::trace_writer> trace_out;
+  if (out_file != nullptr) trace_out.emplace(out_file->stream(), *io::trace_format_of(o.out), tr);
+  std::optional<io::trace_plot> plot;
+  if (plot_file != nullptr) plot.emplace(tr);
+  const bool recording = trace_out || plot;
 
   std::uint64_t seed = o.seed;
   std::int64_t first_step = 0;
@@ -187,11 +208,11 @@ void run_simulate(const simulate_options& given) {
         // The file's element list of this step as sparse events: no N*B mask
         // and no wait. The list outlives the run, so the CUDA backend's
         // upload may read it after step_async returns.
-        const auto& hits = spikes.by_step[static_cast<std::size_t>(s)];
-        if (hits.empty()) {
+        const host_span<const std::int64_t> hits = spikes.at(s);
+        if (hits.size == 0) {
           pop.step_async();
         } else {
-          pop.step_async(spike_events(host_span<const std::int64_t>(hits)));
+          pop.step_async(spike_events(hits));
         }
       } else if (o.rate >= 0) {
         pop.step_async(poisson{o.rate, seed});
@@ -200,7 +221,11 @@ void run_simulate(const simulate_options& given) {
       }
       if (recording && (s + 1) % o.every == 0) {
         pop.gather(host_span<const std::int64_t>(recorded), host_span<double>(rec_g), host_span<double>(rec_x));
-        tr.record(first_step + s, rec_g, rec_x);
+        if (trace_out) {
+          trace_out->record(first_step + s, rec_g, rec_x);
+          if (!out_file->stream()) out_file->finish();  // a failed write (disk full) ends the run, naming why
+        }
+        if (plot) plot->record(first_step + s, rec_g, rec_x);
       }
       bar.update(s + 1);
     }
@@ -208,9 +233,11 @@ void run_simulate(const simulate_options& given) {
   }
   const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 
-  if (!o.save.empty()) save_checkpoint(pop, o.save, seed);
-  if (!o.out.empty()) io::write_trace(o.out, tr);
-  if (!o.plot.empty()) io::write_trace_plot(o.plot, tr);
+  if (trace_out) trace_out->finish();
+  if (plot) plot_file->stream() << plot->svg();
+  // The checkpoint goes to its temporary (written atomically there too).
+  if (save_file != nullptr) save_checkpoint(pop, save_file->path(), seed);
+  outputs.commit();
 
   const double unit_steps = static_cast<double>(pop.elements()) * static_cast<double>(o.steps);
   std::string device = std::string("CPU (") + cpu_instruction_set() + ")";
@@ -265,7 +292,7 @@ void add_simulate(CLI::App& app) {
   cmd->add_option("--plot", o->plot, "trace plot: .svg");
   cmd->add_flag("--json", o->json, "print a one-object JSON summary on stdout");
   cmd->add_flag("--quiet", o->quiet, "no progress line or summary on stderr");
-  cmd->add_option("--save", o->save, "write a checkpoint of the final state (and the Poisson seed) here");
+  cmd->add_option("--save", o->save, "write a checkpoint (.ckp) of the final state (and the Poisson seed) here");
   cmd->add_option("--load", o->load,
                   "start from a checkpoint: its sizes, dt, precision, parameters, state and step counter "
                   "(recorded steps continue its numbering; the Poisson seed defaults to the saved one)");
@@ -287,6 +314,9 @@ void add_simulate(CLI::App& app) {
       if (cmd->count(name) > 0) o->model_options_given = true;
     }
     o->seed_given = cmd->count("--seed") > 0;
+    o->out_given = cmd->count("--out") > 0;
+    o->plot_given = cmd->count("--plot") > 0;
+    o->save_given = cmd->count("--save") > 0;
     run_simulate(*o);
   });
 }

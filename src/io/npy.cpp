@@ -207,8 +207,7 @@ npy_array read_npy(const std::string& path, const std::string& what) {
   return parse_npy(read_input_bytes(path, what), path);
 }
 
-std::string npy_bytes(const std::string& descr, const std::vector<std::int64_t>& shape,
-                      const void* data, std::size_t bytes) {
+std::string npy_header(const std::string& descr, const std::vector<std::int64_t>& shape) {
   std::string dims;  // "3," for 1-d, "3, 4" otherwise (Python tuple syntax)
   for (std::size_t k = 0; k < shape.size(); ++k) {
     dims += (k ? ", " : "") + std::to_string(shape[k]);
@@ -223,6 +222,12 @@ std::string npy_bytes(const std::string& descr, const std::vector<std::int64_t>&
   out.push_back(static_cast<char>(header.size() & 0xff));
   out.push_back(static_cast<char>((header.size() >> 8) & 0xff));
   out += header;
+  return out;
+}
+
+std::string npy_bytes(const std::string& descr, const std::vector<std::int64_t>& shape,
+                      const void* data, std::size_t bytes) {
+  std::string out = npy_header(descr, shape);
   out.append(static_cast<const char*>(data), bytes);
   return out;
 }

@@ -22,6 +22,10 @@ npy_array read_npy(const std::string& path, const std::string& what = ".npy file
 /// Parses a whole .npy image already in memory (name is used in messages).
 npy_array parse_npy(const std::vector<std::uint8_t>& bytes, const std::string& name);
 
+/// The .npy (version 1.0) preamble and header of an array: the data follows
+/// it (e.g. written as it is produced).
+std::string npy_header(const std::string& descr, const std::vector<std::int64_t>& shape);
+
 /// Serialises a C-order little-endian array as .npy (version 1.0).
 std::string npy_bytes(const std::string& descr, const std::vector<std::int64_t>& shape,
                       const void* data, std::size_t bytes);

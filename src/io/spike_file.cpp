@@ -1,7 +1,6 @@
 #include "spike_file.hpp"
 
-#include <unistd.h>
-
+#include <algorithm>
 #include <charconv>
 #include <cstdint>
 #include <cstdio>
@@ -47,52 +46,6 @@ std::int64_t parse_index(const std::string& text, const std::string& where, cons
   return v;
 }
 
-// Bytes the system can still give this process (MemAvailable), 0 if unknown.
-std::uint64_t available_memory() {
-  if (std::FILE* f = std::fopen("/proc/meminfo", "r")) {
-    char line[256];
-    unsigned long long kib = 0;
-    bool found = false;
-    while (!found && std::fgets(line, sizeof line, f) != nullptr) {
-      found = std::sscanf(line, "MemAvailable: %llu kB", &kib) == 1;
-    }
-    std::fclose(f);
-    if (found) return static_cast<std::uint64_t>(kib) * 1024;
-  }
-  const long pages = sysconf(_SC_AVPHYS_PAGES), page = sysconf(_SC_PAGE_SIZE);
-  return pages > 0 && page > 0 ? static_cast<std::uint64_t>(pages) * static_cast<std::uint64_t>(page) : 0;
-}
-
-// The per-step index of a run of `steps` steps (one empty list per step),
-// refused with its size before it is allocated when it cannot fit: with
-// memory overcommit a too-large allocation may succeed and the process be
-// killed when the pages are touched.
-void index_steps(spike_train& t, std::int64_t steps, const std::string& name) {
-  if (steps < 0) fail(name, "--steps must be >= 0, got " + std::to_string(steps));
-  constexpr std::uint64_t per_step = sizeof(std::vector<std::int64_t>);
-  const auto n = static_cast<std::uint64_t>(steps);
-  const std::uint64_t avail = available_memory();
-  const bool overflows = n > UINT64_MAX / per_step;
-  if (overflows || (avail > 0 && n * per_step > avail)) {
-    char bytes[32];
-    if (overflows) {
-      std::snprintf(bytes, sizeof bytes, "%.0f", static_cast<double>(n) * static_cast<double>(per_step));
-    } else {
-      std::snprintf(bytes, sizeof bytes, "%llu", static_cast<unsigned long long>(n * per_step));
-    }
-    fail(name, "--steps " + std::to_string(steps) + " needs " + bytes + " bytes for the per-step spike index (" +
-                   std::to_string(per_step) + " per step), more than the " + std::to_string(avail) +
-                   " bytes of memory available; run fewer steps at a time (--save, then --load)");
-  }
-  t.steps = steps;
-  try {
-    t.by_step.resize(static_cast<std::size_t>(steps));
-  } catch (const std::bad_alloc&) {
-    fail(name, "--steps " + std::to_string(steps) + ": cannot allocate the per-step spike index (" +
-                   std::to_string(per_step) + " bytes per step)");
-  }
-}
-
 std::string ends_with_lower(const std::string& path) {
   const auto dot = path.rfind('.');
   std::string ext = dot == std::string::npos ? "" : path.substr(dot);
@@ -100,18 +53,36 @@ std::string ends_with_lower(const std::string& path) {
   return ext;
 }
 
+// Sorts (step, element) rows by step and stores them in t (the rows' memory
+// is freed).
+void set_spikes(spike_train& t, std::vector<std::pair<std::int64_t, std::int64_t>>& rows) {
+  if (!std::is_sorted(rows.begin(), rows.end(), [](const auto& a, const auto& b) { return a.first < b.first; })) {
+    std::sort(rows.begin(), rows.end());
+  }
+  t.spike_step.reserve(rows.size());
+  t.spike_element.reserve(rows.size());
+  for (const auto& r : rows) {
+    t.spike_step.push_back(r.first);
+    t.spike_element.push_back(r.second);
+  }
+  std::vector<std::pair<std::int64_t, std::int64_t>>().swap(rows);
+}
+
 }  // namespace
 
-std::int64_t spike_train::count() const {
-  std::int64_t n = 0;
-  for (const auto& s : by_step) n += static_cast<std::int64_t>(s.size());
-  return n;
+std::int64_t spike_train::count() const { return static_cast<std::int64_t>(spike_element.size()); }
+
+host_span<const std::int64_t> spike_train::at(std::int64_t s) const {
+  const auto range = std::equal_range(spike_step.begin(), spike_step.end(), s);
+  const auto first = static_cast<std::size_t>(range.first - spike_step.begin());
+  return {spike_element.data() + first, static_cast<std::int64_t>(range.second - range.first)};
 }
 
 spike_train parse_spike_csv(const std::string& text, const std::string& name, std::int64_t steps,
                             std::int64_t batch, std::int64_t units) {
   spike_train t;
-  index_steps(t, steps, name);
+  t.steps = steps;
+  std::vector<std::pair<std::int64_t, std::int64_t>> rows;  // (step, element)
   std::istringstream in(text);
   std::string line;
   std::int64_t line_no = 0;
@@ -150,9 +121,10 @@ spike_train parse_spike_csv(const std::string& text, const std::string& name, st
     if (unit < 0 || unit >= units) {
       fail(where, "unit " + std::to_string(unit) + " out of range [0, " + std::to_string(units) + ")");
     }
-    t.by_step[static_cast<std::size_t>(step)].push_back(b * units + unit);
+    rows.emplace_back(step, b * units + unit);
   }
   if (!have_header) fail(name, "empty file: expected a header 'step,unit' or 'step,batch,unit'");
+  set_spikes(t, rows);
   return t;
 }
 
@@ -184,7 +156,7 @@ spike_train spikes_from_npy(const npy_array& a, const std::string& path, std::in
   if (B != batch) fail(path, "spike array has B = " + std::to_string(B) + "; --batch is " + std::to_string(batch));
   if (S > steps) fail(path, "spike array has " + std::to_string(S) + " steps, beyond --steps " + std::to_string(steps));
   spike_train t;
-  index_steps(t, steps, path);
+  t.steps = steps;
   const std::int64_t per_step = B * N;
   for (std::int64_t s = 0; s < S; ++s) {
     for (std::int64_t e = 0; e < per_step; ++e) {
@@ -193,7 +165,10 @@ spike_train spikes_from_npy(const npy_array& a, const std::string& path, std::in
         fail(path, "element [" + std::to_string(s) + ", " + std::to_string(e / N) + ", " + std::to_string(e % N) +
                        "] is " + std::to_string(v) + "; spike arrays hold 0 or 1");
       }
-      if (v) t.by_step[static_cast<std::size_t>(s)].push_back(e);
+      if (v) {
+        t.spike_step.push_back(s);
+        t.spike_element.push_back(e);
+      }
     }
   }
   return t;

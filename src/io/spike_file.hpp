@@ -6,13 +6,19 @@
 #include <string>
 #include <vector>
 
+#include "bionmda/span.hpp"
+
 namespace bionmda::io {
 
-/// Spikes per step, as element indices e = batch * N + unit, sorted by step.
+/// The spikes of a file as one flat list sorted by step: 16 bytes per spike,
+/// nothing per step (a run of 10^12 steps with a few spikes costs a few bytes).
 struct spike_train {
-  std::int64_t steps = 0;
-  std::vector<std::vector<std::int64_t>> by_step;  ///< [steps] -> elements
+  std::int64_t steps = 0;                  ///< steps of the run
+  std::vector<std::int64_t> spike_step;    ///< step of each spike, non-decreasing
+  std::vector<std::int64_t> spike_element; ///< its element e = batch * N + unit
   [[nodiscard]] std::int64_t count() const;
+  /// The elements spiking at step s, contiguous (empty when none).
+  [[nodiscard]] host_span<const std::int64_t> at(std::int64_t s) const;
 };
 
 /**

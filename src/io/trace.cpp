@@ -5,68 +5,28 @@
 #include <cstdio>
 #include <ostream>
 
-#include "util/atomic_file.hpp"
 #include "bionmda/error.hpp"
 #include "npy.hpp"
 
 namespace bionmda::io {
 
-std::vector<std::int64_t> trace::elements(std::int64_t n_units) const {
+std::vector<std::int64_t> trace_layout::elements(std::int64_t n_units) const {
   std::vector<std::int64_t> e;
-  e.reserve(static_cast<std::size_t>(batch) * units.size());
+  e.reserve(series());
   for (std::int64_t b = 0; b < batch; ++b) {
     for (std::int64_t u : units) e.push_back(b * n_units + u);
   }
   return e;
 }
 
-void trace::record(std::int64_t s, const std::vector<double>& g, const std::vector<double>& x) {
-  const std::size_t n = static_cast<std::size_t>(batch) * units.size();
-  if (g.size() != n || x.size() != n) {
-    throw error("bionmda: trace::record: " + std::to_string(g.size()) + " g and " + std::to_string(x.size()) +
-                " x values for " + std::to_string(n) + " recorded elements");
-  }
-  steps.push_back(s);
-  for (std::size_t k = 0; k < n; ++k) {
-    values.push_back(g[k]);
-    values.push_back(x[k]);
-  }
-}
-
-std::string trace_csv(const trace& t) {
-  std::string out = "step,batch,unit,g,x\n";
-  const char* fmt = t.float32 ? "%lld,%lld,%lld,%.9g,%.9g\n" : "%lld,%lld,%lld,%.17g,%.17g\n";
-  char line[160];
-  std::size_t k = 0;
-  for (std::int64_t s : t.steps) {
-    for (std::int64_t b = 0; b < t.batch; ++b) {
-      for (std::int64_t u : t.units) {
-        const int n = std::snprintf(line, sizeof line, fmt, static_cast<long long>(s),
-                                    static_cast<long long>(b), static_cast<long long>(u),
-                                    t.values[k], t.values[k + 1]);
-        out.append(line, static_cast<std::size_t>(n));
-        k += 2;
-      }
-    }
-  }
-  return out;
-}
-
-std::string trace_npy(const trace& t) {
-  const std::vector<std::int64_t> shape = {static_cast<std::int64_t>(t.steps.size()), t.batch,
-                                           static_cast<std::int64_t>(t.units.size()), 2};
-  if (t.float32) {
-    std::vector<float> f(t.values.begin(), t.values.end());
-    return npy_bytes("<f4", shape, f.data(), f.size() * sizeof(float));
-  }
-  return npy_bytes("<f8", shape, t.values.data(), t.values.size() * sizeof(double));
-}
+std::size_t trace_layout::series() const { return static_cast<std::size_t>(batch) * units.size(); }
 
 namespace {
 
 std::string extension(const std::string& path) {
+  const auto slash = path.rfind('/');
   const auto dot = path.rfind('.');
-  std::string ext = dot == std::string::npos ? "" : path.substr(dot);
+  std::string ext = dot == std::string::npos || (slash != std::string::npos && dot < slash) ? "" : path.substr(dot);
   for (auto& c : ext) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   return ext;
 }
@@ -89,16 +49,166 @@ double tick_step(double range, int target) {
 
 }  // namespace
 
-std::string trace_svg(const trace& t) {
+std::optional<trace_format> trace_format_of(const std::string& path) {
+  const std::string ext = extension(path);
+  if (ext == ".csv") return trace_format::csv;
+  if (ext == ".npy") return trace_format::npy;
+  return std::nullopt;
+}
+
+namespace {
+
+void check_counts(const trace_layout& l, const std::vector<double>& g, const std::vector<double>& x) {
+  const std::size_t n = l.series();
+  if (g.size() != n || x.size() != n) {
+    throw error("bionmda: trace: " + std::to_string(g.size()) + " g and " + std::to_string(x.size()) +
+                " x values for " + std::to_string(n) + " recorded elements");
+  }
+}
+
+}  // namespace
+
+trace_writer::trace_writer(std::ostream& out, trace_format format, trace_layout layout)
+    : out_(out), format_(format), layout_(std::move(layout)) {
+  if (format_ == trace_format::csv) {
+    out_ << "step,batch,unit,g,x\n";
+  } else {
+    const std::vector<std::int64_t> shape = {layout_.records, layout_.batch,
+                                             static_cast<std::int64_t>(layout_.units.size()), 2};
+    out_ << npy_header(layout_.float32 ? "<f4" : "<f8", shape);
+  }
+  // The header reaches the file at once: a run that has started shows it.
+  out_.flush();
+}
+
+void trace_writer::record(std::int64_t s, const std::vector<double>& g, const std::vector<double>& x) {
+  check_counts(layout_, g, x);
+  if (recorded_ >= layout_.records) {
+    throw error("bionmda: trace: more than the " + std::to_string(layout_.records) + " recorded steps announced");
+  }
+  ++recorded_;
+  const std::size_t n = g.size();
+  if (format_ == trace_format::csv) {
+    const char* fmt = layout_.float32 ? "%lld,%lld,%lld,%.9g,%.9g\n" : "%lld,%lld,%lld,%.17g,%.17g\n";
+    char line[160];
+    text_.clear();
+    std::size_t k = 0;
+    for (std::int64_t b = 0; b < layout_.batch; ++b) {
+      for (std::int64_t u : layout_.units) {
+        const int len = std::snprintf(line, sizeof line, fmt, static_cast<long long>(s), static_cast<long long>(b),
+                                      static_cast<long long>(u), g[k], x[k]);
+        text_.append(line, static_cast<std::size_t>(len));
+        ++k;
+      }
+    }
+    out_.write(text_.data(), static_cast<std::streamsize>(text_.size()));
+  } else if (layout_.float32) {
+    f32_.resize(2 * n);
+    for (std::size_t k = 0; k < n; ++k) {
+      f32_[2 * k] = static_cast<float>(g[k]);
+      f32_[2 * k + 1] = static_cast<float>(x[k]);
+    }
+    out_.write(reinterpret_cast<const char*>(f32_.data()), static_cast<std::streamsize>(f32_.size() * sizeof(float)));
+  } else {
+    f64_.resize(2 * n);
+    for (std::size_t k = 0; k < n; ++k) {
+      f64_[2 * k] = g[k];
+      f64_[2 * k + 1] = x[k];
+    }
+    out_.write(reinterpret_cast<const char*>(f64_.data()), static_cast<std::streamsize>(f64_.size() * sizeof(double)));
+  }
+}
+
+void trace_writer::finish() {
+  if (recorded_ != layout_.records) {
+    throw error("bionmda: trace: " + std::to_string(recorded_) + " steps recorded, " +
+                std::to_string(layout_.records) + " announced in the header");
+  }
+  out_.flush();
+}
+
+trace_plot::trace_plot(trace_layout layout, std::size_t max_points)
+    : layout_(std::move(layout)),
+      shown_(std::min<std::size_t>(layout_.series(), 12)),
+      kept_(2 * shown_),
+      open_(2 * shown_) {
+  // Up to max_points records: every point. Beyond: the first and the last
+  // point, and two per bucket.
+  const auto buckets = static_cast<std::int64_t>(std::max<std::size_t>(max_points, 4) / 2 - 1);
+  bucket_ = layout_.records <= static_cast<std::int64_t>(max_points) ? 1 : (layout_.records + buckets - 1) / buckets;
+}
+
+void trace_plot::record(std::int64_t s, const std::vector<double>& g, const std::vector<double>& x) {
+  check_counts(layout_, g, x);
+  if (first_step_ < 0) first_step_ = s;
+  last_step_ = s;
+  for (std::size_t q = 0; q < shown_; ++q) {
+    for (int var = 0; var < 2; ++var) {
+      const point p{s, var == 0 ? g[q] : x[q]};
+      const std::size_t k = q * 2 + static_cast<std::size_t>(var);
+      if (bucket_ == 1) {
+        kept_[k].push_back(p);
+        continue;
+      }
+      extremes& e = open_[k];
+      if (first_step_ == s) e.first = p;
+      e.last = p;
+      // The first minimum and the last maximum: a flat bucket keeps its ends.
+      if (in_bucket_ == 0) {
+        e.lo = e.hi = p;
+      } else {
+        if (p.value < e.lo.value) e.lo = p;
+        if (p.value >= e.hi.value) e.hi = p;
+      }
+    }
+  }
+  if (bucket_ == 1) return;
+  if (++in_bucket_ < bucket_) return;
+  for (std::size_t k = 0; k < kept_.size(); ++k) {
+    const extremes& e = open_[k];
+    const point& a = e.lo.step <= e.hi.step ? e.lo : e.hi;
+    const point& b = e.lo.step <= e.hi.step ? e.hi : e.lo;
+    kept_[k].push_back(a);
+    if (b.step != a.step) kept_[k].push_back(b);
+  }
+  in_bucket_ = 0;
+}
+
+std::vector<trace_plot::point> trace_plot::points(std::size_t q, int var) const {
+  const std::size_t k = q * 2 + static_cast<std::size_t>(var);
+  if (bucket_ == 1) return kept_[k];
+  const extremes& e = open_[k];
+  std::vector<point> p;
+  p.reserve(kept_[k].size() + 4);
+  const auto add = [&p](const point& a) {
+    if (p.empty() || a.step > p.back().step) p.push_back(a);
+  };
+  if (first_step_ >= 0) add(e.first);
+  for (const point& a : kept_[k]) add(a);
+  if (in_bucket_ > 0) {  // the last, partial bucket
+    add(e.lo.step <= e.hi.step ? e.lo : e.hi);
+    add(e.lo.step <= e.hi.step ? e.hi : e.lo);
+  }
+  if (first_step_ >= 0) add(e.last);
+  return p;
+}
+
+std::string trace_plot::svg() const {
+  const trace_layout& t = layout_;
   const int width = 960, panel_h = 260, left = 80, right = 200, top = 40, gap = 70;
   const int plot_w = width - left - right;
   const int height = top + 2 * panel_h + gap + 60;
-  const std::size_t series = static_cast<std::size_t>(t.batch) * t.units.size();
-  const std::size_t shown = std::min<std::size_t>(series, 12);
+  const std::size_t series = t.series();
+  const std::size_t shown = shown_;
   static const char* colors[] = {"#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b",
                                  "#e377c2", "#7f7f7f", "#bcbd22", "#17becf", "#393b79", "#637939"};
-  const double t0 = t.steps.empty() ? 0.0 : static_cast<double>(t.steps.front()) * t.dt;
-  double t1 = t.steps.empty() ? 1.0 : static_cast<double>(t.steps.back() + 1) * t.dt;
+  const bool empty = first_step_ < 0;
+  const double t0 = empty ? 0.0 : static_cast<double>(first_step_) * t.dt;
+  double t1 = empty ? 1.0 : static_cast<double>(last_step_ + 1) * t.dt;
+  std::vector<std::vector<point>> pts(2 * shown);
+  for (std::size_t q = 0; q < shown; ++q) {
+    for (int var = 0; var < 2; ++var) pts[q * 2 + static_cast<std::size_t>(var)] = points(q, var);
+  }
   if (t1 <= t0) t1 = t0 + t.dt;
 
   std::string s;
@@ -113,11 +223,10 @@ std::string trace_svg(const trace& t) {
     const int y0 = top + panel * (panel_h + gap);
     // Value range of this variable over the shown series, padded.
     double lo = 1, hi = 0;
-    for (std::size_t k = 0; k < t.steps.size(); ++k) {
-      for (std::size_t q = 0; q < shown; ++q) {
-        const double v = t.values[(k * series + q) * 2 + static_cast<std::size_t>(panel)];
-        lo = std::min(lo, v);
-        hi = std::max(hi, v);
+    for (std::size_t q = 0; q < shown; ++q) {
+      for (const point& p : pts[q * 2 + static_cast<std::size_t>(panel)]) {
+        lo = std::min(lo, p.value);
+        hi = std::max(hi, p.value);
       }
     }
     if (hi < lo) {
@@ -155,14 +264,13 @@ std::string trace_svg(const trace& t) {
          (panel == 0 ? std::string("g (open fraction, 1)") : std::string("x (auxiliary state, 1)")) +
          "</text>\n";
     for (std::size_t q = 0; q < shown; ++q) {
-      std::string pts;
-      for (std::size_t k = 0; k < t.steps.size(); ++k) {
-        const double tm = static_cast<double>(t.steps[k] + 1) * t.dt;
-        const double v = t.values[(k * series + q) * 2 + static_cast<std::size_t>(panel)];
-        pts += fmt("%.2f", X(tm)) + "," + fmt("%.2f", Y(v)) + " ";
+      std::string line;
+      for (const point& p : pts[q * 2 + static_cast<std::size_t>(panel)]) {
+        const double tm = static_cast<double>(p.step + 1) * t.dt;
+        line += fmt("%.2f", X(tm)) + "," + fmt("%.2f", Y(p.value)) + " ";
       }
       s += "<polyline fill=\"none\" stroke-width=\"1.2\" stroke=\"" + std::string(colors[q % 12]) +
-           "\" points=\"" + pts + "\"/>\n";
+           "\" points=\"" + line + "\"/>\n";
     }
   }
   // Legend.
@@ -177,19 +285,6 @@ std::string trace_svg(const trace& t) {
   }
   s += "</svg>\n";
   return s;
-}
-
-void write_trace(const std::string& path, const trace& t) {
-  const std::string ext = extension(path);
-  if (ext != ".csv" && ext != ".npy") throw error("bionmda: " + path + ": --out must end in .csv or .npy");
-  const std::string body = ext == ".csv" ? trace_csv(t) : trace_npy(t);
-  detail::write_atomically(path, [&](std::ostream& o) { o.write(body.data(), static_cast<std::streamsize>(body.size())); });
-}
-
-void write_trace_plot(const std::string& path, const trace& t) {
-  if (extension(path) != ".svg") throw error("bionmda: " + path + ": --plot must end in .svg");
-  const std::string body = trace_svg(t);
-  detail::write_atomically(path, [&](std::ostream& o) { o.write(body.data(), static_cast<std::streamsize>(body.size())); });
 }
 
 }  // namespace bionmda::io
