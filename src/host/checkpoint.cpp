@@ -88,7 +88,7 @@ class reader {
     if (!in_) throw error("bionmda: cannot open checkpoint '" + path + "' for reading");
     std::error_code ec;
     if (std::filesystem::is_directory(path, ec)) {
-      throw error("bionmda: cannot open checkpoint '" + path + "' for reading: it is a directory");
+      throw error("bionmda: checkpoint '" + path + "' is a directory, not a file");
     }
     in_.seekg(0, std::ios::end);
     const std::streamoff size = in_.tellg();
