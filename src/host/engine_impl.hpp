@@ -59,6 +59,12 @@ class engine_impl final : public typed_engine<Real> {
     const coeff_table<Real> t = make_coeff_table<Real>(m);
     args_.dt = static_cast<Real>(m.dt);
     args_.j_fast = static_cast<Real>(euler_fast_decay_rate(m.dt));
+    // |J| of g's update is at most alpha1 + beta1 (x <= 1): with a factor of
+    // two to spare for rounding, below euler_fast_decay_z / 2 the branch for
+    // large |dt*J| is never taken.
+    double widest = m.alpha1 + m.beta1;
+    for (std::size_t i = 0; i < m.alpha1_u.size(); ++i) widest = std::max(widest, m.alpha1_u[i] + m.beta1_u[i]);
+    args_.wide_range = !(widest * m.dt <= euler_fast_decay_z / 2);
     args_.per_unit = m.per_unit;
     args_.coeffs = t.uniform;
     args_.pulse_steps = m.pulse_steps;

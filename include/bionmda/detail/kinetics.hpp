@@ -78,6 +78,17 @@ BIONMDA_HD Real euler_factor(Real dt, Real J, Real j_fast) {
   return fast ? q : (z == Real(0) ? dt : dt * q);
 }
 
+/// The factor without the large-|dt*J| branch: exactly euler_factor's value
+/// wherever J >= j_fast (a population whose dt * (alpha1 + beta1) stays far
+/// below euler_fast_decay_z never reaches that branch; the CPU step then runs
+/// this shorter form, see model_args::wide_range).
+template <class Real>
+BIONMDA_HD Real euler_factor_narrow(Real dt, Real J) {
+  using std::expm1;
+  const Real z = dt * J;
+  return z == Real(0) ? dt : dt * (expm1(z) / z);
+}
+
 /// Coefficients of one unit from its parameters (float64), rounded once to Real.
 template <class Real>
 inline unit_coeffs<Real> make_unit_coeffs(double alpha1, double beta1, double alpha2,
@@ -110,9 +121,10 @@ BIONMDA_HD Real clamp_unit_interval(Real v) {
  * @param c           the unit's coefficients (make_unit_coeffs)
  * @param dt          time step [ms]
  * @param j_fast      euler_fast_decay_rate(dt) in Real [1/ms]
+ * @tparam Wide       false only where J >= j_fast always holds (model_args::wide_range)
  * @return the pulse steps left after this step
  */
-template <class Real>
+template <class Real, bool Wide = true>
 BIONMDA_HD countdown_t advance_unit(Real& g, Real& x, countdown_t remaining, bool spike,
                                     countdown_t pulse_steps, const unit_coeffs<Real>& c, Real dt,
                                     Real j_fast) {
@@ -130,7 +142,13 @@ BIONMDA_HD countdown_t advance_unit(Real& g, Real& x, countdown_t remaining, boo
   // 2e30 (2e300) is finite, and |factor * f| <= |f| / |J| <= 1.
   const Real ag = c.alpha1 * x_new;
   const Real fg = ag * (Real(1) - g) - c.beta1 * g;
-  g = clamp_unit_interval(g + euler_factor(dt, -(ag + c.beta1), j_fast) * fg);
+  Real factor;
+  if constexpr (Wide) {
+    factor = euler_factor(dt, -(ag + c.beta1), j_fast);
+  } else {
+    factor = euler_factor_narrow(dt, -(ag + c.beta1));
+  }
+  g = clamp_unit_interval(g + factor * fg);
   x = x_new;
   return static_cast<countdown_t>(on ? start - 1 : 0);
 }

@@ -28,6 +28,10 @@ template <class Real>
 struct model_args {
   Real dt;                   ///< ms
   Real j_fast;               ///< euler_fast_decay_rate(dt): g's factor is -1/J below it [1/ms]
+  /// Some unit's dt * (alpha1 + beta1) comes near euler_fast_decay_z, so g's
+  /// factor may need its large-|z| branch; when false the CPU step runs the
+  /// shorter euler_factor_narrow (the same values, fewer instructions).
+  bool wide_range;
   unit_coeffs<Real> coeffs;  ///< uniform coefficients (used when per_unit is false)
   countdown_t pulse_steps;   ///< uniform pulse length in steps
   bool per_unit;             ///< true: read the arrays below, indexed by unit

@@ -53,7 +53,7 @@ class flush_subnormals {
 
 // The fused update of units [i0, i1) of one batch row; spike(i) says whether
 // unit i receives a spike. One SIMD loop calling the shared per-unit update.
-template <class Real, bool PerUnit, class SpikeAt>
+template <class Real, bool PerUnit, bool Wide, class SpikeAt>
 inline void update_row(Real* __restrict__ g, Real* __restrict__ x, countdown_t* __restrict__ cd,
                        std::int64_t i0, std::int64_t i1, const model_args<Real>& m,
                        SpikeAt spike_at) {
@@ -69,9 +69,9 @@ inline void update_row(Real* __restrict__ g, Real* __restrict__ x, countdown_t* 
     Real xi = x[i];
     countdown_t next;
     if constexpr (PerUnit) {
-      next = advance_unit(gi, xi, cd[i], spike, m.pulse[i], m.coeffs_of(i), dt, j_fast);
+      next = advance_unit<Real, Wide>(gi, xi, cd[i], spike, m.pulse[i], m.coeffs_of(i), dt, j_fast);
     } else {
-      next = advance_unit(gi, xi, cd[i], spike, pulse_steps, uniform, dt, j_fast);
+      next = advance_unit<Real, Wide>(gi, xi, cd[i], spike, pulse_steps, uniform, dt, j_fast);
     }
     g[i] = gi;
     x[i] = xi;
@@ -88,7 +88,7 @@ struct byte_mask {
   bool operator()(std::int64_t i) const { return p[i - offset] != 0; }
 };
 
-template <class Real, bool PerUnit, class Spikes>
+template <class Real, bool PerUnit, bool Wide, class Spikes>
 void run(const state_ptrs<Real>& s, const model_args<Real>& m, Spikes spikes, const cpu_exec& exec) {
   const std::int64_t N = s.units;
   const std::int64_t tiles_per_row = (N + tile - 1) / tile;
@@ -103,9 +103,9 @@ void run(const state_ptrs<Real>& s, const model_args<Real>& m, Spikes spikes, co
       Real* x = s.x + row;
       countdown_t* cd = s.countdown + row;
       if constexpr (std::is_same_v<Spikes, gate_none>) {
-        update_row<Real, PerUnit>(g, x, cd, i0, i1, m, [](std::int64_t) { return false; });
+        update_row<Real, PerUnit, Wide>(g, x, cd, i0, i1, m, [](std::int64_t) { return false; });
       } else if constexpr (std::is_same_v<Spikes, gate_dense>) {
-        update_row<Real, PerUnit>(g, x, cd, i0, i1, m, byte_mask{spikes.mask + row, 0});
+        update_row<Real, PerUnit, Wide>(g, x, cd, i0, i1, m, byte_mask{spikes.mask + row, 0});
       } else {
         // Gathers and hashes do not vectorise alongside the float update:
         // resolve this tile's spikes into a byte mask first. After spike
@@ -117,7 +117,7 @@ void run(const state_ptrs<Real>& s, const model_args<Real>& m, Spikes spikes, co
         } else {
           for (std::int64_t i = i0; i < i1; ++i) flags[i - i0] = spikes(row + i, b, i) ? 1 : 0;
         }
-        update_row<Real, PerUnit>(g, x, cd, i0, i1, m, byte_mask{flags, i0});
+        update_row<Real, PerUnit, Wide>(g, x, cd, i0, i1, m, byte_mask{flags, i0});
       }
   });
 }
@@ -127,7 +127,7 @@ void run(const state_ptrs<Real>& s, const model_args<Real>& m, Spikes spikes, co
 // in it (a long row is finished by its owner, chunk by chunk). Each chunk is
 // updated by the SIMD loop and summed into its rows while still in L1, so g
 // goes from the update into g_post = sum gmax * g and the Mg-blocked current.
-template <class Real, bool PerUnit>
+template <class Real, bool PerUnit, bool Wide>
 void run_fused_post(const state_ptrs<Real>& s, const model_args<Real>& m, const gate_presynaptic& in,
                     const post_args<Real>& a, const post_outputs<Real>& out, const cpu_exec& exec) {
   const std::int64_t N = s.units;  // synapses, = row_offsets[n_post]
@@ -164,7 +164,7 @@ void run_fused_post(const state_ptrs<Real>& s, const model_args<Real>& m, const 
         alignas(64) std::uint8_t flags[tile];
         for (std::int64_t k = c0; k < c1; ++k) flags[k - c0] = pre[a.source[k]] != 0;
         const std::uint8_t* mask = flags;
-        update_row<Real, PerUnit>(g, s.x + row, s.countdown + row, c0, c1, m,
+        update_row<Real, PerUnit, Wide>(g, s.x + row, s.countdown + row, c0, c1, m,
                                   [mask, c0](std::int64_t k) { return mask[k - c0] != 0; });
         for (std::int64_t k = c0; k < c1; ++k) {
           acc += a.gmax[k] * g[k];
@@ -179,10 +179,11 @@ void run_fused_post(const state_ptrs<Real>& s, const model_args<Real>& m, const 
 
 template <class Real, class Gate>
 void cpu_step(const state_ptrs<Real>& s, const model_args<Real>& m, const Gate& gate, const cpu_exec& exec) {
+  // Populations far from the large-|dt*J| range run the shorter update.
   if (m.per_unit) {
-    run<Real, true>(s, m, gate, exec);
+    m.wide_range ? run<Real, true, true>(s, m, gate, exec) : run<Real, true, false>(s, m, gate, exec);
   } else {
-    run<Real, false>(s, m, gate, exec);
+    m.wide_range ? run<Real, false, true>(s, m, gate, exec) : run<Real, false, false>(s, m, gate, exec);
   }
 }
 
@@ -190,9 +191,11 @@ template <class Real>
 void cpu_step_post(const state_ptrs<Real>& s, const model_args<Real>& m, const gate_presynaptic& gate,
                    const post_args<Real>& map, const post_outputs<Real>& out, const cpu_exec& exec) {
   if (m.per_unit) {
-    run_fused_post<Real, true>(s, m, gate, map, out, exec);
+    m.wide_range ? run_fused_post<Real, true, true>(s, m, gate, map, out, exec)
+                 : run_fused_post<Real, true, false>(s, m, gate, map, out, exec);
   } else {
-    run_fused_post<Real, false>(s, m, gate, map, out, exec);
+    m.wide_range ? run_fused_post<Real, false, true>(s, m, gate, map, out, exec)
+                 : run_fused_post<Real, false, false>(s, m, gate, map, out, exec);
   }
 }
 
