@@ -80,11 +80,19 @@ TEST_F(InvalidInput, PerUnitArrayLengthMustMatch) {
   expect_ctor_error<invalid_argument>(cfg, {"alpha1", "7", "8"});
 }
 
+// Each bad dt is refused by the dt check itself, naming the rule and the value
+// (a dt of 0 would also fail later, as a pulse of infinitely many steps).
 TEST_F(InvalidInput, TimeStep) {
-  for (double dt : {0.0, -0.1, nan_v, inf_v}) {
+  struct bad {
+    double dt;
+    const char* shown;
+  };
+  for (const bad& b : {bad{0.0, "got 0"}, bad{-0.0, "got -0"}, bad{-0.1, "got -0.1"}, bad{nan_v, "got nan"},
+                       bad{inf_v, "got inf"}, bad{-inf_v, "got -inf"}}) {
+    SCOPED_TRACE(b.shown);
     auto cfg = small_config();
-    cfg.dt = dt;
-    expect_ctor_error<invalid_argument>(cfg, {"dt"});
+    cfg.dt = b.dt;
+    expect_ctor_error<invalid_argument>(cfg, {"dt must be finite and > 0", b.shown});
   }
 }
 
@@ -93,6 +101,12 @@ TEST_F(InvalidInput, PulseTooLongForCountdown) {
   cfg.dt = 1e-6;
   cfg.params.T_dur = 1.0;  // 10^6 steps
   expect_ctor_error<invalid_argument>(cfg, {"T_dur", "1000000"});
+  // The edge: 65535 steps fit the countdown, 65536 do not.
+  cfg.dt = 1e-4;
+  cfg.params.T_dur = 6.5535;
+  EXPECT_EQ(population(cfg).pulse_steps(), 65535);
+  cfg.params.T_dur = 6.5536;
+  expect_ctor_error<invalid_argument>(cfg, {"T_dur", "65536", "at most 65535"});
 }
 
 TEST_F(InvalidInput, ParametersMustStayFiniteInThePrecision) {
