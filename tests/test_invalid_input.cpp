@@ -78,6 +78,8 @@ TEST_F(InvalidInput, PerUnitArrayLengthMustMatch) {
   auto cfg = small_config();
   cfg.params.alpha1 = std::vector<double>(7, 1.0);
   expect_ctor_error<invalid_argument>(cfg, {"alpha1", "7", "8"});
+  cfg.params.alpha1 = std::vector<double>(9, 1.0);  // too long is as wrong as too short
+  expect_ctor_error<invalid_argument>(cfg, {"alpha1", "9", "8"});
 }
 
 // Each bad dt is refused by the dt check itself, naming the rule and the value
@@ -235,6 +237,33 @@ TEST_F(InvalidInput, RejectedCallsLeaveStateUntouched) {
   EXPECT_EQ(pop.x(), x0);
   EXPECT_EQ(pop.countdown(), cd0);
   EXPECT_EQ(pop.step_count(), steps0);
+}
+
+// Spike events out of [0, N*B) (one past the end, negative) are refused, naming
+// the event and the range, before any state changes; the last element is a
+// valid event.
+TEST_F(InvalidInput, SpikeEventsOutOfRange) {
+  population pop(small_config());  // N*B = 16
+  const auto g0 = pop.g();
+  const auto cd0 = pop.countdown();
+  for (const std::int64_t bad : {std::int64_t{16}, std::int64_t{-1}}) {
+    SCOPED_TRACE(bad);
+    const std::vector<std::int64_t> events = {0, 15, bad};
+    try {
+      pop.step(spike_events(host_span<const std::int64_t>(events)));
+      ADD_FAILURE() << "accepted spike event " << bad;
+    } catch (const invalid_argument& e) {
+      const std::string msg = e.what();
+      EXPECT_NE(msg.find("spike event [2] = " + std::to_string(bad)), std::string::npos) << msg;
+      EXPECT_NE(msg.find("[0, 16)"), std::string::npos) << msg;
+    }
+  }
+  EXPECT_EQ(pop.g(), g0);
+  EXPECT_EQ(pop.countdown(), cd0);
+  EXPECT_EQ(pop.step_count(), 0);
+  const std::vector<std::int64_t> last = {15};
+  pop.step(spike_events(host_span<const std::int64_t>(last)));
+  EXPECT_EQ(pop.countdown()[15], pop.pulse_steps() - 1);
 }
 
 TEST_F(InvalidInput, WrongViewPrecision) {
