@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
-# Builds the CPU backend, the tool and the tests with AddressSanitizer and
+# Builds the CPU backend, the tool and the tests with GCC's AddressSanitizer and
 # UndefinedBehaviorSanitizer (no CUDA: the sanitizers cover host code) in
-# build-asan/, and runs every test. Any report fails the run.
+# build-asan/, and runs every test. Any report fails the run; so does finding
+# no test. scripts/run-clang-ubsan-tests.sh adds clang's UBSan checks beside it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
 cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DBIONMDA_ENABLE_CUDA=OFF \
-  -DBIONMDA_SANITIZE=address,undefined -DBIONMDA_BUILD_BENCHMARKS=OFF >/dev/null
+  -DBIONMDA_SANITIZE=address,undefined -DBIONMDA_BUILD_TESTS=ON -DBIONMDA_BUILD_TOOLS=ON \
+  -DBIONMDA_BUILD_EXAMPLES=ON -DBIONMDA_BUILD_BENCHMARKS=OFF -DBIONMDA_BUILD_FUZZERS=OFF >/dev/null
 cmake --build build-asan -j"$(nproc)"
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:strict_string_checks=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
-ctest --test-dir build-asan --output-on-failure -j"$(nproc)"
+ctest --test-dir build-asan --output-on-failure --no-tests=error -j"$(nproc)"

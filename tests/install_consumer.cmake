@@ -1,6 +1,8 @@
 # Installs the build tree into a fresh prefix, then configures, builds and
 # runs examples/consumer against it with find_package(bionmda CONFIG).
-# Variables: BUILD_DIR, SOURCE_DIR, WORK_DIR.
+# Variables: BUILD_DIR, SOURCE_DIR, WORK_DIR, CXX_COMPILER (the compiler that
+# built the package: its interface may carry that compiler's flags, e.g.
+# clang-only -fsanitize checks).
 file(REMOVE_RECURSE "${WORK_DIR}")
 execute_process(COMMAND ${CMAKE_COMMAND} --install "${BUILD_DIR}" --prefix "${WORK_DIR}/prefix"
                 RESULT_VARIABLE rc OUTPUT_QUIET)
@@ -14,6 +16,7 @@ foreach(f include/bionmda/bionmda.hpp include/bionmda/version.hpp bin/bionmda li
 endforeach()
 execute_process(COMMAND ${CMAKE_COMMAND} -S "${SOURCE_DIR}/examples/consumer" -B "${WORK_DIR}/build"
                         -DCMAKE_PREFIX_PATH=${WORK_DIR}/prefix -DCMAKE_BUILD_TYPE=Release
+                        -DCMAKE_CXX_COMPILER=${CXX_COMPILER}
                 RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
 if(rc)
   message(FATAL_ERROR "configuring the consumer failed:\n${out}\n${err}")

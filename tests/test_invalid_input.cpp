@@ -81,13 +81,23 @@ TEST_F(InvalidInput, PerUnitArrayLengthMustMatch) {
   auto cfg = small_config();
   cfg.params.alpha1 = std::vector<double>(7, 1.0);
   expect_ctor_error<invalid_argument>(cfg, {"alpha1", "7", "8"});
+  cfg.params.alpha1 = std::vector<double>(9, 1.0);  // too long is as wrong as too short
+  expect_ctor_error<invalid_argument>(cfg, {"alpha1", "9", "8"});
 }
 
+// Each bad dt is refused by the dt check itself, naming the rule and the value
+// (a dt of 0 would also fail later, as a pulse of infinitely many steps).
 TEST_F(InvalidInput, TimeStep) {
-  for (double dt : {0.0, -0.1, nan_v, inf_v}) {
+  struct bad {
+    double dt;
+    const char* shown;
+  };
+  for (const bad& b : {bad{0.0, "got 0"}, bad{-0.0, "got -0"}, bad{-0.1, "got -0.1"}, bad{nan_v, "got nan"},
+                       bad{inf_v, "got inf"}, bad{-inf_v, "got -inf"}}) {
+    SCOPED_TRACE(b.shown);
     auto cfg = small_config();
-    cfg.dt = dt;
-    expect_ctor_error<invalid_argument>(cfg, {"dt"});
+    cfg.dt = b.dt;
+    expect_ctor_error<invalid_argument>(cfg, {"dt must be finite and > 0", b.shown});
   }
 }
 
@@ -96,6 +106,12 @@ TEST_F(InvalidInput, PulseTooLongForCountdown) {
   cfg.dt = 1e-6;
   cfg.params.T_dur = 1.0;  // 10^6 steps
   expect_ctor_error<invalid_argument>(cfg, {"T_dur", "1000000"});
+  // The edge: 65535 steps fit the countdown, 65536 do not.
+  cfg.dt = 1e-4;
+  cfg.params.T_dur = 6.5535;
+  EXPECT_EQ(population(cfg).pulse_steps(), 65535);
+  cfg.params.T_dur = 6.5536;
+  expect_ctor_error<invalid_argument>(cfg, {"T_dur", "65536", "at most 65535"});
 }
 
 TEST_F(InvalidInput, ParametersMustStayFiniteInThePrecision) {
@@ -224,6 +240,33 @@ TEST_F(InvalidInput, RejectedCallsLeaveStateUntouched) {
   EXPECT_EQ(pop.x(), x0);
   EXPECT_EQ(pop.countdown(), cd0);
   EXPECT_EQ(pop.step_count(), steps0);
+}
+
+// Spike events out of [0, N*B) (one past the end, negative) are refused, naming
+// the event and the range, before any state changes; the last element is a
+// valid event.
+TEST_F(InvalidInput, SpikeEventsOutOfRange) {
+  population pop(small_config());  // N*B = 16
+  const auto g0 = pop.g();
+  const auto cd0 = pop.countdown();
+  for (const std::int64_t bad : {std::int64_t{16}, std::int64_t{-1}}) {
+    SCOPED_TRACE(bad);
+    const std::vector<std::int64_t> events = {0, 15, bad};
+    try {
+      pop.step(spike_events(host_span<const std::int64_t>(events)));
+      ADD_FAILURE() << "accepted spike event " << bad;
+    } catch (const invalid_argument& e) {
+      const std::string msg = e.what();
+      EXPECT_NE(msg.find("spike event [2] = " + std::to_string(bad)), std::string::npos) << msg;
+      EXPECT_NE(msg.find("[0, 16)"), std::string::npos) << msg;
+    }
+  }
+  EXPECT_EQ(pop.g(), g0);
+  EXPECT_EQ(pop.countdown(), cd0);
+  EXPECT_EQ(pop.step_count(), 0);
+  const std::vector<std::int64_t> last = {15};
+  pop.step(spike_events(host_span<const std::int64_t>(last)));
+  EXPECT_EQ(pop.countdown()[15], pop.pulse_steps() - 1);
 }
 
 TEST_F(InvalidInput, WrongViewPrecision) {

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <limits>
 #include <random>
 #include <vector>
 
@@ -141,6 +142,75 @@ TYPED_TEST(PostSum, MatchesReferencePlusHostSum) {
     }
   }
 }
+
+// The per-presynaptic sum over more rows than one thread sums (B * n_post =
+// 8193 rows: the CPU splits them into blocks of 512, the last one partial),
+// with empty rows and rows longer than the population, on a state set
+// directly (every element different, batches different). Outputs start as NaN
+// so that a row never written shows; without V, I is left alone. Against a
+// host sum over the population's own g. (Host outputs: the CPU backend.)
+#if !BIONMDA_TEST_CUDA
+TYPED_TEST(PostSum, PerPresynapticSumOverManyRowsAndBatches) {
+  using Real = TypeParam;
+  std::mt19937_64 rng(37);
+  const std::int64_t n_pre = 1000, batch = 3, n_post = 2731;
+  population_config cfg;
+  cfg.units = n_pre;
+  cfg.batch = batch;
+  cfg.precision = TestFixture::prec;
+  cfg.backend = test::backend_under_test();
+  population pop(cfg);
+  const std::vector<double> g0 = test::random_values(rng, n_pre * batch, 0.0, 1.0);
+  pop.set_g(host_span<const double>(g0));
+  const std::vector<double> g = pop.g();
+  csr_connectivity conn = random_csr(rng, n_post - 1, n_pre, 40);
+  std::uniform_int_distribution<std::int32_t> pick(0, static_cast<std::int32_t>(n_pre - 1));
+  for (int k = 0; k < 1500; ++k) {  // a last row longer than the population
+    conn.source.push_back(pick(rng));
+    conn.gmax.push_back(0.5);
+  }
+  conn.n_post = n_post;
+  conn.row_offsets.push_back(static_cast<std::int64_t>(conn.source.size()));
+  const postsynaptic_map map(pop, conn, mg_block{});
+  const auto V = test::random_values(rng, n_post * batch, -90.0, 30.0);
+  for (const bool with_current : {false, true}) {
+    SCOPED_TRACE(with_current ? "with V" : "without V");
+    const auto rows = static_cast<std::size_t>(n_post * batch);
+    std::vector<Real> gp(rows, std::numeric_limits<Real>::quiet_NaN()), cur(rows, std::numeric_limits<Real>::quiet_NaN());
+    const std::vector<Real> v(V.begin(), V.end());
+    if (with_current) {
+      map.compute<Real>(pop, host_span<Real>(gp), host_span<const Real>(v), host_span<Real>(cur));
+    } else {
+      map.compute<Real>(pop, host_span<Real>(gp), host_span<const Real>(), host_span<Real>());
+    }
+    for (std::int64_t b = 0; b < batch; ++b) {
+      for (std::int64_t j = 0; j < n_post; ++j) {
+        double sum = 0, bound = 0;
+        for (auto k = conn.row_offsets[static_cast<std::size_t>(j)]; k < conn.row_offsets[static_cast<std::size_t>(j + 1)]; ++k) {
+          const auto w = static_cast<double>(static_cast<Real>(conn.gmax[static_cast<std::size_t>(k)]));
+          sum += w * g[static_cast<std::size_t>(b * n_pre + conn.source[static_cast<std::size_t>(k)])];
+          bound += w;
+        }
+        // Summed in Real: each of the row's additions rounds by at most
+        // eps/2 of the running sum (<= bound), plus the product's rounding.
+        const double eps = std::numeric_limits<Real>::epsilon();
+        const double tol = eps * bound * static_cast<double>(conn.row_offsets[static_cast<std::size_t>(j + 1)] -
+                                                             conn.row_offsets[static_cast<std::size_t>(j)] + 1);
+        const std::size_t r = static_cast<std::size_t>(b * n_post + j);
+        ASSERT_NEAR(static_cast<double>(gp[r]), sum, tol) << "b=" << b << " j=" << j;
+        if (!with_current) {
+          ASSERT_TRUE(std::isnan(cur[r])) << "I written without V: b=" << b << " j=" << j;
+          continue;
+        }
+        const double expected_I = static_cast<double>(gp[r]) * (0.0 - v[r]) /
+                                  (1.0 + 1.2 / 3.57 * std::exp(0.062 * (0.0 - static_cast<double>(v[r]))));
+        ASSERT_NEAR(static_cast<double>(cur[r]), expected_I, 100 * eps * std::max(1.0, std::fabs(expected_I)))
+            << "b=" << b << " j=" << j;
+      }
+    }
+  }
+}
+#endif
 
 // Per-synapse mode: the fused update + per-post sum against the reference fed
 // the gathered spikes, and a plain host sum over the reference's g.

@@ -115,12 +115,21 @@ TEST(Reference, PulseLengthRule) {
     p.T_dur = T_dur;
     return reference_population(1, 1, dt, p, {0.0}, {0.0}).pulse_steps(0);
   };
-  EXPECT_EQ(n(0.5, 0.1), 5);     // 0.5/0.1 = 5.000000000000001 counts as 5
+  EXPECT_EQ(n(0.5, 0.1), 5);     // 0.5/0.1 is exactly 5.0 in double
   EXPECT_EQ(n(0.3, 0.1), 3);     // 2.9999999999999996 counts as 3
   EXPECT_EQ(n(0.0, 0.1), 0);
   EXPECT_EQ(n(0.55, 0.1), 6);    // k = 0..5
   EXPECT_EQ(n(0.05, 0.1), 1);    // only k = 0
   EXPECT_EQ(n(0.5, 0.125), 4);
+  // Just off a whole number of steps: inside the 1e-9 band it is that number
+  // (ceil would give 8), outside it the next (a 1e-3 tolerance would give 5).
+  EXPECT_EQ(n(0.07, 0.01), 7);   // 7.000000000000001
+  EXPECT_EQ(n(0.035, 0.005), 7); // 7.000000000000001
+  EXPECT_EQ(n(0.5001, 0.1), 6);  // 5.0009999999999994
+  EXPECT_EQ(n(0.4999, 0.1), 5);  // 4.999
+  // The band is relative: 5000.0000001 is 5000, and 1e-10 is one step (k = 0).
+  EXPECT_EQ(n(0.5 + 1e-11, 1e-4), 5000);
+  EXPECT_EQ(n(1e-11, 0.1), 1);
 }
 
 }  // namespace
