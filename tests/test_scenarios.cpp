@@ -449,7 +449,8 @@ void check_advance_unit_edges() {
                           edge{make_unit_coeffs<Real>(0, r, 0, 0, 1, dt), false, 1, 0, false, decay},
                           edge{make_unit_coeffs<Real>(r, 0, 0, 0, 1, dt), true, 0, 1, false, 1 - decay}}) {
       Real g = e.g, x = e.x;
-      advance_unit<Real>(g, x, 0, e.spike, 1, e.c, static_cast<Real>(dt));
+      advance_unit<Real>(g, x, 0, e.spike, 1, e.c, static_cast<Real>(dt),
+                         static_cast<Real>(euler_fast_decay_rate(dt)));
       const Real v = e.x_side ? x : g;
       ASSERT_TRUE(v >= Real(0) && v <= Real(1)) << "rate " << r << " gives " << v;
       ASSERT_NEAR(static_cast<double>(v), e.exact, tol) << "rate " << r;
