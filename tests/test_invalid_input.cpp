@@ -492,7 +492,8 @@ TEST_P(RefusedCalls, Countdowns) {
   const std::uint16_t sentinel = 0xBEEF;
   std::vector<std::uint16_t> out(static_cast<std::size_t>(n + 2), sentinel);
   const std::pair<std::int64_t, std::int64_t> ranges[] = {{-1, 1}, {n, 1}, {n - 1, 2}, {INT64_MAX, 1}, {1, INT64_MAX}, {0, -1}};
-  for (const auto& [offset, size] : ranges) {
+  for (const auto& range : ranges) {
+    const std::int64_t offset = range.first, size = range.second;  // lambdas cannot capture bindings in C++17
     SCOPED_TRACE(::testing::Message() << "offset " << offset << " size " << size);
     expect_refused(pop, "range", [&] { pop.write_countdown(offset, host_span<const std::uint16_t>(buf.data(), size)); });
     expect_refused(pop, "range", [&] { pop.read_countdown(offset, host_span<std::uint16_t>(out.data(), size)); });
