@@ -145,8 +145,9 @@ TEST_F(ApiLimits, EveryPostsynapticMapSpanRefusesNull) {
 // --- Item 10: sizes and counters that would overflow ----------------------
 
 TEST_F(ApiLimits, UnitsTimesBatchOverflow) {
-  for (auto [n, b] : {std::pair<std::int64_t, std::int64_t>{int64_max, 2}, {std::int64_t{1} << 32, std::int64_t{1} << 31},
-                      {3, int64_max / 2}}) {
+  for (auto sizes : {std::pair<std::int64_t, std::int64_t>{int64_max, 2}, {std::int64_t{1} << 32, std::int64_t{1} << 31},
+                     {3, int64_max / 2}}) {
+    const std::int64_t n = sizes.first, b = sizes.second;  // lambdas cannot capture bindings in C++17
     SCOPED_TRACE(::testing::Message() << n << " x " << b);
     expect_refused([&] { population p(config(n, b)); }, {"overflows"});
   }
