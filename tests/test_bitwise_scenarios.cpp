@@ -676,11 +676,21 @@ std::string write_path() {
   return p != nullptr ? p : "";
 }
 
+// The build this test was compiled in (tests/CMakeLists.txt).
+std::string this_build() {
+#ifdef BIONMDA_TEST_BUILD
+  return BIONMDA_TEST_BUILD;
+#else
+  return "unknown";
+#endif
+}
+
 // The fingerprints recorded for the backend under test; `isa` gets the CPU
 // instruction set named in the header ("" when none), `found` whether the file exists.
 struct recording {
   bool found = false;
   std::string isa;
+  std::string build;  ///< "# build: " line: compiler, major version, build type, sanitizers
   std::map<std::string, std::string> hashes;
 };
 
@@ -691,8 +701,10 @@ const recording& recorded() {
     out.found = static_cast<bool>(in);
     std::string line;
     const std::string isa_key = "# cpu_isa: ";
+    const std::string build_key = "# build: ";
     while (std::getline(in, line)) {
       if (line.compare(0, isa_key.size(), isa_key) == 0) out.isa = line.substr(isa_key.size());
+      if (line.compare(0, build_key.size(), build_key) == 0) out.build = line.substr(build_key.size());
       if (line.empty() || line[0] == '#') continue;
       std::istringstream fields(line);
       std::string name, hex;
@@ -727,7 +739,9 @@ class write_recording : public ::testing::Environment {
     out << "# Bitwise fingerprints of tests/test_bitwise_scenarios.cpp, backend " << backend_name() << ".\n"
         << "# Recorded " << date << " from " << (source != nullptr ? source : "an unnamed source tree")
         << " (BIONMDA_BITWISE_WRITE).\n";
-    if (test::backend_under_test() == backend::cpu) out << "# cpu_isa: " << cpu_instruction_set() << "\n";
+    if (test::backend_under_test() == backend::cpu) {
+      out << "# cpu_isa: " << cpu_instruction_set() << "\n# build: " << this_build() << "\n";
+    }
     for (const auto& s : scenarios()) out << s.name << ' ' << to_hex(computed().at(s.name)) << '\n';
     out.flush();
     if (!out) ADD_FAILURE() << "cannot write " << path;
@@ -756,6 +770,11 @@ class Bitwise : public ::testing::TestWithParam<std::string> {
       GTEST_SKIP() << "fingerprints were recorded with the CPU instruction set " << r.isa
                    << "; this run uses " << cpu_instruction_set()
                    << " (BIONMDA_CPU_ISA or another CPU), whose last bits differ";
+    }
+    // Another compiler, build type or a sanitizer vectorises the CPU loop otherwise.
+    if (test::backend_under_test() == backend::cpu && !r.build.empty() && r.build != this_build()) {
+      GTEST_SKIP() << "fingerprints were recorded with the build \"" << r.build << "\"; this is \"" << this_build()
+                   << "\", whose CPU loop vectorises differently";
     }
   }
 };

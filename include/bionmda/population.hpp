@@ -19,6 +19,7 @@
 #include "bionmda/spike_input.hpp"
 #include "bionmda/state_view.hpp"
 #include "bionmda/stream.hpp"
+#include "bionmda/window.hpp"
 
 namespace bionmda {
 
@@ -180,6 +181,51 @@ class population {
   void step_async(cudaStream_t stream = nullptr) { step_async(no_spikes{}, stream); }
   /// @}
 
+  /// @name Windows: K steps in one pass over the state (window.hpp).
+  /// @{
+  /**
+   * @brief Advances `steps` steps with the spikes of all of them given up
+   *        front (one kernel launch on the GPU, one pass over cache-sized
+   *        tiles on the CPU). The same bits as `steps` calls of step() with
+   *        the same spikes. Waits for the stream.
+   *
+   * Everything is checked before any state changes: steps >= 0 (0 does
+   * nothing), the input's sizes (K*B*N bytes, K*B*W words, K*B*N_pre bytes,
+   * K*B*W_pre words, K+1 offsets), null pointers, memory spaces, host event
+   * offsets and indices, the Poisson rate, and that the step counter can
+   * take `steps` more steps. A host-memory input on the CUDA backend is
+   * copied through a device buffer that grows to the largest window seen
+   * (population_config::host_input_staging); device-memory inputs never allocate.
+   * @throw bionmda::invalid_argument naming what is wrong
+   */
+  void step_window(std::int64_t steps, const window_input& input, cudaStream_t stream = nullptr);
+  /** @brief As step_window, but only enqueues (device-memory or generated input). */
+  void step_window_async(std::int64_t steps, const window_input& input, cudaStream_t stream = nullptr);
+  /**
+   * @brief As step_window, also writing g and x of the recorded elements
+   *        (set_recorded_elements) after each step into trace, [K][n_rec]
+   *        each, in the state's precision (Real) and memory space. Waits.
+   * @throw bionmda::invalid_argument also for a trace of the wrong precision,
+   *        memory space or size, or a null pointer
+   */
+  template <class Real>
+  void step_window(std::int64_t steps, const window_input& input, const window_trace<Real>& trace,
+                   cudaStream_t stream = nullptr);
+  /** @brief As above, but only enqueues. */
+  template <class Real>
+  void step_window_async(std::int64_t steps, const window_input& input, const window_trace<Real>& trace,
+                         cudaStream_t stream = nullptr);
+  /**
+   * @brief The elements whose g and x a window_trace receives, in this order
+   *        (each e = b * N + i in [0, N*B), repeats allowed; empty: none).
+   *        Replaces the previous set. Waits.
+   * @throw bionmda::invalid_argument naming the first index out of range
+   */
+  void set_recorded_elements(host_span<const std::int64_t> elements, cudaStream_t stream = nullptr);
+  /** @brief n_rec, the number of elements set by set_recorded_elements. */
+  [[nodiscard]] std::int64_t recorded_count() const noexcept;
+  /// @}
+
   /// @name State access. Element e = b * N + i.
   /// @{
   /** @brief g as float64 [B][N], copied to the host. Waits for the stream. */
@@ -265,11 +311,16 @@ class population {
   void check_alive() const;
   void check_input(const spike_input& input) const;
   void check_can_count_a_step() const;
+  void check_window(std::int64_t steps, const window_input& input) const;
+  template <class Real>
+  void window_async(std::int64_t steps, const window_input& input, const window_trace<Real>& trace,
+                    cudaStream_t stream);
   template <class Real>
   detail::typed_engine<Real>& typed() const;
   population_config config_;
   std::int64_t steps_ = 0;
   std::int64_t n_pre_ = 0;
+  std::int64_t n_rec_ = 0;
   bionmda::backend backend_ = backend::cpu;
   std::unique_ptr<detail::engine> engine_;
 };

@@ -13,6 +13,7 @@
 #include "engine_impl.hpp"
 #include "launch.cuh"
 #include "step_kernel.cuh"
+#include "window_kernel.cuh"
 
 namespace bionmda::detail {
 namespace {
@@ -67,6 +68,29 @@ struct cuda_backend {
         step_on<Real, false>(c, s, m, gate, mask_vec, stream);
       }
     }
+  }
+
+  template <class Real, class Window>
+  static void step_window(const context& c, const state_ptrs<Real>& s, const model_args<Real>& m, const Window& w,
+                          std::int64_t steps, const window_record<Real>& rec, cudaStream_t stream) {
+    const std::int64_t chunks = (s.units * s.batch + chunk - 1) / chunk;
+    if (m.per_unit) {
+      launch_1d<window_kernel<Real, true, Window>, step_block_size>(chunks, c.multiprocessors, stream, s, m, w, steps,
+                                                                    rec);
+    } else {
+      launch_1d<window_kernel<Real, false, Window>, step_block_size>(chunks, c.multiprocessors, stream, s, m, w, steps,
+                                                                     rec);
+    }
+  }
+
+  static void events_to_bits(const context& c, const std::int64_t* offsets, const std::int64_t* events,
+                             std::int64_t count, std::int64_t steps, std::int64_t units, std::int64_t batch,
+                             std::uint32_t* bits, cudaStream_t stream) {
+    const std::int64_t words = steps * batch * bit_words(units);
+    if (words == 0) return;
+    BIONMDA_CUDA_TRY(cudaMemsetAsync(bits, 0, static_cast<std::size_t>(words) * sizeof(std::uint32_t), stream));
+    launch_1d<events_to_bits_kernel, step_block_size>(steps * step_block_size, c.multiprocessors, stream, offsets,
+                                                      events, count, steps, units, batch, bits);
   }
 
   template <class Real>

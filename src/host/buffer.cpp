@@ -8,14 +8,34 @@
 #include <string>
 
 #include "bionmda/detail/error_macros.hpp"
+#include "bionmda/host_memory.hpp"
 #include "cuda_entry.hpp"
 
 namespace bionmda::detail {
+namespace {
+// Host requests of at least this many bytes are checked against the memory
+// this process can get before they are made (smaller ones are not worth
+// reading /proc for).
+constexpr std::size_t large_host_allocation = std::size_t{64} << 20;
+}  // namespace
 
 void* allocate_bytes(std::size_t bytes, memory_space space, int device, const char* what) {
   if (bytes == 0) return nullptr;
   if (space == memory_space::device) return cuda_allocate(bytes, device, what);
   const std::size_t rounded = (bytes + 63) / 64 * 64;
+  // A large request beyond what this process can get is refused here, by
+  // name: with memory overcommit it could otherwise succeed and the process
+  // be killed when the pages are touched (and sanitizers abort on sizes no
+  // allocator can serve instead of returning null).
+  if (rounded >= large_host_allocation) {
+    const host_memory_budget budget = available_host_memory();
+    if (budget.known && rounded > budget.bytes) {
+      throw out_of_memory("bionmda: host allocation of " + std::to_string(rounded) + " bytes for " + what +
+                              " exceeds the " + std::to_string(budget.bytes) + " bytes available to this process (" +
+                              budget.limit + ")",
+                          rounded, static_cast<std::size_t>(budget.bytes));
+    }
+  }
   void* p = std::aligned_alloc(64, rounded);
   if (p == nullptr) {
     throw out_of_memory("bionmda: host allocation of " + std::to_string(rounded) + " bytes for " + what + " failed",

@@ -8,10 +8,12 @@
 
 #include "bionmda/backend.hpp"
 #include "bionmda/detail/post_args.hpp"
+#include "bionmda/detail/window_args.hpp"
 #include "bionmda/population.hpp"
 #include "bionmda/spike_input.hpp"
 #include "bionmda/state_view.hpp"
 #include "bionmda/stream.hpp"
+#include "bionmda/window.hpp"
 #include "model_setup.hpp"
 
 namespace bionmda::detail {
@@ -63,6 +65,12 @@ class typed_engine : public engine {
   /// Per-presynaptic mode: the per-post sums of the current g.
   virtual void sum_post(const post_args<Real>& map, const post_outputs<Real>& out,
                         cudaStream_t stream) const = 0;
+  /// A window of steps (validated, steps >= 1) from step first_step, writing
+  /// the recorded elements' g and x after each step where trace asks.
+  virtual void step_window(const window_input& in, std::int64_t steps, std::int64_t first_step,
+                           const window_trace<Real>& trace, cudaStream_t stream) = 0;
+  /// Stores the elements windows record (host indices, validated), in the caller's order.
+  virtual void set_recorded(const std::int64_t* elements, std::int64_t count, cudaStream_t stream) = 0;
   /// Zero-copy view of the state.
   [[nodiscard]] virtual state_view<Real> view() = 0;
 };

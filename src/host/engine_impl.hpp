@@ -17,6 +17,8 @@
 //   step_post(ctx, state, args, gate, map, out, stream)    per-synapse fused step
 //   sum_post(ctx, map, g, out, stream)                     per-presynaptic sums
 //   gather(ctx, state, elements, count, g_out, x_out, stream)
+//   step_window(ctx, state, args, window, steps, record, stream)  K fused steps, Window a detail::window_*
+//   events_to_bits(ctx, offsets, elements, steps, units, batch, bits, stream)  events -> [K][B][W] bits
 //   fill(ctx, p, n, value, stream), fill_uniform(ctx, p, n, key, low, high, stream)
 #include <algorithm>
 #include <cstdint>
@@ -99,6 +101,30 @@ class engine_impl final : public typed_engine<Real> {
         },
         pre);
     Backend::step_post(ctx_, state(), args_, gate, map, out, stream);
+  }
+
+  void step_window(const window_input& in, std::int64_t steps, std::int64_t first_step,
+                   const window_trace<Real>& trace, cudaStream_t stream) override {
+    const typename Backend::scope guard(ctx_);
+    const window_record<Real> rec{rec_sorted_.data(), rec_slot_.data(), rec_sorted_.size(), trace.g, trace.x};
+    std::visit([&](const auto& input) { window_with(input, steps, first_step, rec, stream); }, in);
+  }
+
+  void set_recorded(const std::int64_t* elements, std::int64_t count, cudaStream_t stream) override {
+    const typename Backend::scope guard(ctx_);
+    // Sorted by element (ties by slot) for the kernels' search; slot = position in the caller's list.
+    std::vector<std::int64_t> order(static_cast<std::size_t>(count));
+    for (std::int64_t r = 0; r < count; ++r) order[static_cast<std::size_t>(r)] = r;
+    std::stable_sort(order.begin(), order.end(), [&](std::int64_t a, std::int64_t b) { return elements[a] < elements[b]; });
+    std::vector<std::int64_t> sorted(order.size());
+    for (std::size_t r = 0; r < order.size(); ++r) sorted[r] = elements[order[r]];
+    // Allocate both before replacing either, so a failure changes nothing.
+    buffer<std::int64_t> e = allocate<std::int64_t>(count, "recorded elements");
+    buffer<std::int64_t> slot = allocate<std::int64_t>(count, "recorded slots");
+    copy_in(e.data(), sorted.data(), count, stream);
+    copy_in(slot.data(), order.data(), count, stream);
+    rec_sorted_ = std::move(e);
+    rec_slot_ = std::move(slot);
   }
 
   void sum_post(const post_args<Real>& map, const post_outputs<Real>& out, cudaStream_t stream) const override {
@@ -305,6 +331,69 @@ class engine_impl final : public typed_engine<Real> {
     Backend::step(ctx_, state(), args_, gate_after_events{}, stream);
   }
 
+  // One branch per kind of window input: resolve it to a window gate and launch.
+  template <class Window>
+  void launch_window(const Window& w, std::int64_t steps, const window_record<Real>& rec, cudaStream_t stream) {
+    Backend::step_window(ctx_, state(), args_, w, steps, rec, stream);
+  }
+  void window_with(const no_spikes&, std::int64_t steps, std::int64_t, const window_record<Real>& rec,
+                   cudaStream_t stream) {
+    launch_window(window_none{}, steps, rec, stream);
+  }
+  void window_with(const poisson& in, std::int64_t steps, std::int64_t first_step, const window_record<Real>& rec,
+                   cudaStream_t stream) {
+    launch_window(make_window_poisson(in.rate_hz, dt_, in.seed, first_step), steps, rec, stream);
+  }
+  template <memory_space Space>
+  void window_with(const dense_window<Space>& in, std::int64_t steps, std::int64_t, const window_record<Real>& rec,
+                   cudaStream_t stream) {
+    const std::uint8_t* mask = resident_growing<Space>(in.spikes, window_bytes_, "window spike staging", stream);
+    launch_window(window_dense{mask, units_ * batch_}, steps, rec, stream);
+  }
+  template <memory_space Space>
+  void window_with(const bit_window<Space>& in, std::int64_t steps, std::int64_t, const window_record<Real>& rec,
+                   cudaStream_t stream) {
+    const std::int64_t w = bit_words(units_);
+    const std::uint32_t* words = resident_growing<Space>(in.words, window_words_, "window spike staging", stream);
+    launch_window(window_bits{words, w, w * batch_}, steps, rec, stream);
+  }
+  template <memory_space Space>
+  void window_with(const presynaptic_window<Space>& in, std::int64_t steps, std::int64_t,
+                   const window_record<Real>& rec, cudaStream_t stream) {
+    const std::uint8_t* mask = resident_growing<Space>(in.spikes, window_bytes_, "window spike staging", stream);
+    launch_window(window_presynaptic{mask, sources_.data(), n_pre_, n_pre_ * batch_}, steps, rec, stream);
+  }
+  template <memory_space Space>
+  void window_with(const presynaptic_bit_window<Space>& in, std::int64_t steps, std::int64_t,
+                   const window_record<Real>& rec, cudaStream_t stream) {
+    const std::int64_t w = bit_words(n_pre_);
+    const std::uint32_t* words = resident_growing<Space>(in.words, window_words_, "window spike staging", stream);
+    launch_window(window_presynaptic_bits{words, sources_.data(), w, w * batch_}, steps, rec, stream);
+  }
+  template <memory_space Space>
+  void window_with(const events_window<Space>& in, std::int64_t steps, std::int64_t, const window_record<Real>& rec,
+                   cudaStream_t stream) {
+    // The events become the bits of the window (a spike there is exactly an
+    // event: both set the countdown to the pulse length before the update).
+    const std::int64_t* offsets = resident_growing<Space>(in.step_offsets, event_offsets_stage_, "window event staging", stream);
+    const std::int64_t* events = resident_growing<Space>(in.elements, event_stage_, "window event staging", stream);
+    const std::int64_t w = bit_words(units_);
+    grow(event_bits_, steps * batch_ * w, "window event bits");
+    Backend::events_to_bits(ctx_, offsets, events, in.elements.size, steps, units_, batch_, event_bits_.data(), stream);
+    launch_window(window_bits{event_bits_.data(), w, w * batch_}, steps, rec, stream);
+  }
+
+  // Data of a window input in this backend's memory; host data on a device
+  // backend goes through a staging buffer that grows to the largest window.
+  template <memory_space Space, class T>
+  const T* resident_growing(span_in<Space, T> s, buffer<T>& staging, const char* what, cudaStream_t stream) {
+    if constexpr (Space == memory_space::host && Space != space) {
+      require_staging();
+      grow(staging, s.size, what);
+    }
+    return resident<Space>(s, staging, stream);
+  }
+
   Real* field(state_field f) { return f == state_field::g ? g_.data() : x_.data(); }
   const Real* field(state_field f) const { return f == state_field::g ? g_.data() : x_.data(); }
   state_ptrs<Real> state() { return state_ptrs<Real>{g_.data(), x_.data(), countdown_.data(), units_, batch_}; }
@@ -325,7 +414,10 @@ class engine_impl final : public typed_engine<Real> {
   buffer<std::int32_t> sources_;
   std::int64_t n_pre_ = 0;
   buffer<std::uint8_t> dense_stage_, pre_stage_;
-  buffer<std::int64_t> event_stage_;
+  buffer<std::int64_t> event_stage_, event_offsets_stage_;
+  buffer<std::uint8_t> window_bytes_;
+  buffer<std::uint32_t> window_words_, event_bits_;
+  buffer<std::int64_t> rec_sorted_, rec_slot_;
   mutable buffer<std::int64_t> gather_index_;
   mutable buffer<Real> gather_values_;
   model_args<Real> args_{};

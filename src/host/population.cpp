@@ -11,6 +11,7 @@
 #include "bionmda/detail/counter_rng.hpp"
 #include "bionmda/detail/error_macros.hpp"
 #include "engine.hpp"
+#include "input_checks.hpp"
 #include "model_setup.hpp"
 
 namespace bionmda {
@@ -205,22 +206,8 @@ void population::set_presynaptic_sources(host_span<const std::int32_t> sources,
   n_pre_ = n_pre;
 }
 
-namespace {
-
-template <class Span>
-void check_span(const Span& s, std::int64_t expected, const char* what) {
-  BIONMDA_EXPECTS(s.size == expected, what << " has " << s.size << " elements; expected " << expected);
-  BIONMDA_EXPECTS(s.data != nullptr || s.size == 0, what << " is a null pointer");
-}
-
-template <memory_space Space>
-void check_space(bionmda::backend b, const char* what) {
-  BIONMDA_EXPECTS(Space == memory_space::host || b == backend::cuda,
-                  "a device-memory " << what << " needs the CUDA backend; this population is on the CPU "
-                                     << "(pass a host_span)");
-}
-
-}  // namespace
+using detail::check_space;
+using detail::check_span;
 
 void population::check_input(const spike_input& input) const {
   check_alive();

@@ -53,6 +53,32 @@ struct cpu_backend {
     cpu_step(s, m, gate, c.exec(s.units * s.batch));
   }
 
+  template <class Real, class Window>
+  static void step_window(const context& c, const state_ptrs<Real>& s, const model_args<Real>& m, const Window& w,
+                          std::int64_t steps, const window_record<Real>& rec, cudaStream_t) {
+    cpu_window(s, m, w, steps, rec, c.exec(s.units * s.batch));
+  }
+
+  // Bit k*B*W + b*W + i/32 holds whether element b*N + i spikes at step k.
+  static void events_to_bits(const context&, const std::int64_t* offsets, const std::int64_t* events,
+                             std::int64_t count, std::int64_t steps, std::int64_t units, std::int64_t batch,
+                             std::uint32_t* bits, cudaStream_t) {
+    const std::int64_t w = bit_words(units);
+    std::fill(bits, bits + steps * batch * w, 0u);
+    const std::int64_t n = units * batch;
+    for (std::int64_t k = 0; k < steps; ++k) {
+      const std::int64_t from = offsets[k], to = offsets[k + 1];
+      if (from < 0 || to > count || to < from) continue;  // host offsets are checked before; the kernel's rule
+      std::uint32_t* step_bits = bits + k * batch * w;
+      for (std::int64_t q = from; q < to; ++q) {
+        const std::int64_t e = events[q];
+        if (e < 0 || e >= n) continue;
+        const std::int64_t b = e / units, i = e - b * units;
+        step_bits[b * w + (i >> 5)] |= 1u << (i & 31);
+      }
+    }
+  }
+
   template <class Real>
   static void step_post(const context& c, const state_ptrs<Real>& s, const model_args<Real>& m,
                         const gate_presynaptic& gate, const post_args<Real>& map, const post_outputs<Real>& out,

@@ -88,6 +88,43 @@ struct byte_mask {
   bool operator()(std::int64_t i) const { return p[i - offset] != 0; }
 };
 
+// No spike at any element.
+struct no_spike {
+  bool operator()(std::int64_t) const { return false; }
+};
+
+// Step one tile [i0, i1) of batch row b (element offset row = b * N) with the
+// spikes of one step's gate. The step and every step of a window go through
+// here, so they run the same instantiations of the SIMD loop and round
+// identically. flags: scratch of tile bytes.
+template <class Real, bool PerUnit, bool Wide, class Spikes>
+inline void step_tile(const state_ptrs<Real>& s, const model_args<Real>& m, const Spikes& spikes, std::int64_t b,
+                      std::int64_t i0, std::int64_t i1, std::uint8_t* __restrict__ flags) {
+  const std::int64_t row = b * s.units;
+  Real* g = s.g + row;
+  Real* x = s.x + row;
+  countdown_t* cd = s.countdown + row;
+  if constexpr (std::is_same_v<Spikes, gate_none>) {
+    update_row<Real, PerUnit, Wide>(g, x, cd, i0, i1, m, no_spike{});
+  } else if constexpr (std::is_same_v<Spikes, gate_dense>) {
+    update_row<Real, PerUnit, Wide>(g, x, cd, i0, i1, m, byte_mask{spikes.mask + row, 0});
+  } else {
+    // Gathers, bits and hashes do not vectorise alongside the float update:
+    // resolve this tile's spikes into a byte mask first. After spike events
+    // (their pulses already started) the mask is empty, and the step rounds
+    // exactly as the dense step with those spikes would.
+    if constexpr (std::is_same_v<Spikes, gate_after_events>) {
+      std::fill(flags, flags + (i1 - i0), std::uint8_t{0});
+    } else if constexpr (std::is_same_v<Spikes, gate_bits>) {
+      const std::uint32_t* words = spikes.words + b * spikes.words_per_row;
+      for (std::int64_t i = i0; i < i1; ++i) flags[i - i0] = static_cast<std::uint8_t>((words[i >> 5] >> (i & 31)) & 1u);
+    } else {
+      for (std::int64_t i = i0; i < i1; ++i) flags[i - i0] = spikes(row + i, b, i) ? 1 : 0;
+    }
+    update_row<Real, PerUnit, Wide>(g, x, cd, i0, i1, m, byte_mask{flags, i0});
+  }
+}
+
 template <class Real, bool PerUnit, bool Wide, class Spikes>
 void run(const state_ptrs<Real>& s, const model_args<Real>& m, Spikes spikes, const cpu_exec& exec) {
   const std::int64_t N = s.units;
@@ -98,26 +135,34 @@ void run(const state_ptrs<Real>& s, const model_args<Real>& m, Spikes spikes, co
       const std::int64_t b = t / tiles_per_row;
       const std::int64_t i0 = (t - b * tiles_per_row) * tile;
       const std::int64_t i1 = std::min(N, i0 + tile);
-      const std::int64_t row = b * N;
-      Real* g = s.g + row;
-      Real* x = s.x + row;
-      countdown_t* cd = s.countdown + row;
-      if constexpr (std::is_same_v<Spikes, gate_none>) {
-        update_row<Real, PerUnit, Wide>(g, x, cd, i0, i1, m, [](std::int64_t) { return false; });
-      } else if constexpr (std::is_same_v<Spikes, gate_dense>) {
-        update_row<Real, PerUnit, Wide>(g, x, cd, i0, i1, m, byte_mask{spikes.mask + row, 0});
-      } else {
-        // Gathers and hashes do not vectorise alongside the float update:
-        // resolve this tile's spikes into a byte mask first. After spike
-        // events (their pulses already started) the mask is empty, and the
-        // step rounds exactly as the dense step with those spikes would.
-        alignas(64) std::uint8_t flags[tile];
-        if constexpr (std::is_same_v<Spikes, gate_after_events>) {
-          std::fill(flags, flags + (i1 - i0), std::uint8_t{0});
-        } else {
-          for (std::int64_t i = i0; i < i1; ++i) flags[i - i0] = spikes(row + i, b, i) ? 1 : 0;
-        }
-        update_row<Real, PerUnit, Wide>(g, x, cd, i0, i1, m, byte_mask{flags, i0});
+      alignas(64) std::uint8_t flags[tile];
+      step_tile<Real, PerUnit, Wide>(s, m, spikes, b, i0, i1, flags);
+  });
+}
+
+// A window of steps: each tile goes through all of them while it stays in
+// cache, so the state moves through memory once per window; the recorded
+// elements of the tile are written after each step.
+template <class Real, bool PerUnit, bool Wide, class Window>
+void run_window(const state_ptrs<Real>& s, const model_args<Real>& m, const Window& w, std::int64_t steps,
+                const window_record<Real>& rec, const cpu_exec& exec) {
+  const std::int64_t N = s.units;
+  const std::int64_t tiles_per_row = (N + tile - 1) / tile;
+  const std::int64_t tiles = tiles_per_row * s.batch;
+  parallel_for(exec, tiles, [&](std::int64_t t) {
+      const flush_subnormals ftz;
+      const std::int64_t b = t / tiles_per_row;
+      const std::int64_t i0 = (t - b * tiles_per_row) * tile;
+      const std::int64_t i1 = std::min(N, i0 + tile);
+      std::int64_t r0 = 0, r1 = 0;
+      if (rec.active()) {
+        r0 = rec.lower_bound(b * N + i0);
+        r1 = rec.lower_bound(b * N + i1);
+      }
+      alignas(64) std::uint8_t flags[tile];
+      for (std::int64_t k = 0; k < steps; ++k) {
+        step_tile<Real, PerUnit, Wide>(s, m, w.at(k), b, i0, i1, flags);
+        for (std::int64_t r = r0; r < r1; ++r) rec.put(k, r, s.g[rec.element[r]], s.x[rec.element[r]]);
       }
   });
 }
@@ -187,6 +232,18 @@ void cpu_step(const state_ptrs<Real>& s, const model_args<Real>& m, const Gate& 
   }
 }
 
+template <class Real, class Window>
+void cpu_window(const state_ptrs<Real>& s, const model_args<Real>& m, const Window& w, std::int64_t steps,
+                const window_record<Real>& rec, const cpu_exec& exec) {
+  if (m.per_unit) {
+    m.wide_range ? run_window<Real, true, true>(s, m, w, steps, rec, exec)
+                 : run_window<Real, true, false>(s, m, w, steps, rec, exec);
+  } else {
+    m.wide_range ? run_window<Real, false, true>(s, m, w, steps, rec, exec)
+                 : run_window<Real, false, false>(s, m, w, steps, rec, exec);
+  }
+}
+
 template <class Real>
 void cpu_step_post(const state_ptrs<Real>& s, const model_args<Real>& m, const gate_presynaptic& gate,
                    const post_args<Real>& map, const post_outputs<Real>& out, const cpu_exec& exec) {
@@ -204,6 +261,12 @@ void cpu_step_post(const state_ptrs<Real>& s, const model_args<Real>& m, const g
 #define BIONMDA_INSTANTIATE_CPU_STEPS(Gate) \
   BIONMDA_INSTANTIATE_CPU_STEP(float, Gate) BIONMDA_INSTANTIATE_CPU_STEP(double, Gate)
 BIONMDA_CPU_GATES(BIONMDA_INSTANTIATE_CPU_STEPS)
+#define BIONMDA_INSTANTIATE_CPU_WINDOW(Real, Window)                                                    \
+  template void cpu_window<Real, Window>(const state_ptrs<Real>&, const model_args<Real>&, const Window&, \
+                                         std::int64_t, const window_record<Real>&, const cpu_exec&);
+#define BIONMDA_INSTANTIATE_CPU_WINDOWS(Window) \
+  BIONMDA_INSTANTIATE_CPU_WINDOW(float, Window) BIONMDA_INSTANTIATE_CPU_WINDOW(double, Window)
+BIONMDA_CPU_WINDOWS(BIONMDA_INSTANTIATE_CPU_WINDOWS)
 template void cpu_step_post<float>(const state_ptrs<float>&, const model_args<float>&, const gate_presynaptic&,
                                    const post_args<float>&, const post_outputs<float>&, const cpu_exec&);
 template void cpu_step_post<double>(const state_ptrs<double>&, const model_args<double>&, const gate_presynaptic&,

@@ -6,17 +6,25 @@
 
 #include "bionmda/detail/post_args.hpp"
 #include "bionmda/detail/step_args.hpp"
+#include "bionmda/detail/window_args.hpp"
 #include "cpu_team.hpp"
 
 namespace bionmda::detail {
 
 /// The gates the CPU step is compiled for (one entry per kind of input resolved in the step).
-#define BIONMDA_CPU_GATES(X) X(gate_none) X(gate_dense) X(gate_presynaptic) X(gate_poisson) X(gate_after_events)
+#define BIONMDA_CPU_GATES(X) \
+  X(gate_none) X(gate_dense) X(gate_presynaptic) X(gate_poisson) X(gate_after_events) X(gate_bits) X(gate_presynaptic_bits)
+/// The window gates the CPU window is compiled for (window_args.hpp).
+#define BIONMDA_CPU_WINDOWS(X) \
+  X(window_none) X(window_dense) X(window_bits) X(window_presynaptic) X(window_presynaptic_bits) X(window_poisson)
 
 #define BIONMDA_DECLARE_CPU_STEP(isa)                                                                   \
   namespace isa {                                                                                      \
   template <class Real, class Gate>                                                                    \
   void cpu_step(const state_ptrs<Real>& s, const model_args<Real>& m, const Gate& gate, const cpu_exec& exec); \
+  template <class Real, class Window>                                                                  \
+  void cpu_window(const state_ptrs<Real>& s, const model_args<Real>& m, const Window& w, std::int64_t steps, \
+                  const window_record<Real>& rec, const cpu_exec& exec);                               \
   template <class Real>                                                                                \
   void cpu_step_post(const state_ptrs<Real>& s, const model_args<Real>& m, const gate_presynaptic& gate, \
                      const post_args<Real>& map, const post_outputs<Real>& out, const cpu_exec& exec);  \
@@ -39,6 +47,18 @@ void cpu_step(const state_ptrs<Real>& s, const model_args<Real>& m, const Gate& 
     case cpu_isa_level::generic: break;
   }
   generic::cpu_step(s, m, gate, exec);
+}
+
+/// A window of fused steps on the chosen instruction set.
+template <class Real, class Window>
+void cpu_window(const state_ptrs<Real>& s, const model_args<Real>& m, const Window& w, std::int64_t steps,
+                const window_record<Real>& rec, const cpu_exec& exec) {
+  switch (cpu_isa_chosen()) {
+    case cpu_isa_level::avx512: return avx512::cpu_window(s, m, w, steps, rec, exec);
+    case cpu_isa_level::avx2: return avx2::cpu_window(s, m, w, steps, rec, exec);
+    case cpu_isa_level::generic: break;
+  }
+  generic::cpu_window(s, m, w, steps, rec, exec);
 }
 
 /// Per-synapse mode: one step with the per-post sums fused in, on the chosen instruction set.

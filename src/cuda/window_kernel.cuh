@@ -1,0 +1,172 @@
+#pragma once
+// The window kernel: K fused steps in one launch. Each thread loads its chunk
+// of 4 elements once, keeps g, x and the countdown in registers through the K
+// steps of the window (spike gating of step k, then the update of the step
+// kernel, advance_unit), writes the recorded elements after each step, and
+// stores the state once: the state moves through memory once per window.
+#include <cuda_runtime.h>
+
+#include <cstdint>
+#include <type_traits>
+
+#include "bionmda/detail/kinetics.hpp"
+#include "bionmda/detail/step_args.hpp"
+#include "bionmda/detail/window_args.hpp"
+#include "step_kernel.cuh"
+
+namespace bionmda::detail {
+
+/// Whether a window gate's steps need (batch, unit) indices.
+template <class Window>
+inline constexpr bool window_needs_unit_index =
+    std::is_same_v<Window, window_presynaptic> || std::is_same_v<Window, window_presynaptic_bits> ||
+    std::is_same_v<Window, window_bits>;
+
+/**
+ * @tparam PerUnit parameters are per-unit arrays (else uniform values)
+ * @tparam Window  a window gate (detail/window_args.hpp)
+ */
+template <class Real, bool PerUnit, class Window>
+__global__ void __launch_bounds__(step_block_size)
+    window_kernel(state_ptrs<Real> s, model_args<Real> m, Window w, std::int64_t steps, window_record<Real> rec) {
+  constexpr bool with_index = PerUnit || window_needs_unit_index<Window>;
+  const std::int64_t n_units = s.units;
+  const std::int64_t elements = n_units * s.batch;
+  const std::int64_t chunks = (elements + chunk - 1) / chunk;
+  const std::int64_t stride = static_cast<std::int64_t>(gridDim.x) * blockDim.x;
+
+  for (std::int64_t c = static_cast<std::int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; c < chunks;
+       c += stride) {
+    const std::int64_t e0 = c * chunk;
+    const bool full = e0 + chunk <= elements;
+
+    std::int64_t unit[chunk] = {};
+    std::int64_t row[chunk] = {};
+    if constexpr (with_index) {
+      std::int64_t b = e0 / n_units;
+      std::int64_t i = e0 - b * n_units;
+#pragma unroll
+      for (int k = 0; k < chunk; ++k) {
+        unit[k] = i;
+        row[k] = b;
+        if (++i == n_units) {
+          i = 0;
+          ++b;
+        }
+      }
+    }
+
+    Real g[chunk], x[chunk];
+    countdown_t cd[chunk], cd0[chunk];
+    if (full) {
+      load4<false>(s.g + e0, g);
+      load4<false>(s.x + e0, x);
+      const ushort4 c4 = *reinterpret_cast<const ushort4*>(s.countdown + e0);
+      cd[0] = c4.x; cd[1] = c4.y; cd[2] = c4.z; cd[3] = c4.w;
+    } else {
+#pragma unroll
+      for (int k = 0; k < chunk; ++k) {
+        const bool in = e0 + k < elements;
+        g[k] = in ? s.g[e0 + k] : Real(0);
+        x[k] = in ? s.x[e0 + k] : Real(0);
+        cd[k] = in ? s.countdown[e0 + k] : countdown_t{0};
+      }
+    }
+#pragma unroll
+    for (int k = 0; k < chunk; ++k) cd0[k] = cd[k];
+
+    // Unit parameters, read once per window.
+    countdown_t pulse[chunk];
+    unit_coeffs<Real> coeffs[PerUnit ? chunk : 1];
+    if constexpr (PerUnit) {
+#pragma unroll
+      for (int k = 0; k < chunk; ++k) {
+        const std::int64_t u = e0 + k < elements ? unit[k] : 0;
+        pulse[k] = m.pulse[u];
+        coeffs[k] = m.coeffs_of(u);
+      }
+    }
+
+    // The sorted records inside this chunk.
+    std::int64_t r0 = 0, r1 = 0;
+    if (rec.active()) {
+      r0 = rec.lower_bound(e0);
+      r1 = rec.lower_bound(e0 + chunk);
+    }
+
+    for (std::int64_t step = 0; step < steps; ++step) {
+      const auto gate = w.at(step);
+      bool spike[chunk];
+      if constexpr (std::is_same_v<Window, window_dense>) {
+        // 4 mask bytes at once where the chunk's bytes are 4-byte aligned.
+        if (full && reinterpret_cast<std::uintptr_t>(gate.mask + e0) % 4 == 0) {
+          const uchar4 m4 = *reinterpret_cast<const uchar4*>(gate.mask + e0);
+          spike[0] = m4.x != 0; spike[1] = m4.y != 0; spike[2] = m4.z != 0; spike[3] = m4.w != 0;
+        } else {
+#pragma unroll
+          for (int k = 0; k < chunk; ++k) spike[k] = e0 + k < elements && gate(e0 + k, 0, 0);
+        }
+      } else {
+#pragma unroll
+        for (int k = 0; k < chunk; ++k) spike[k] = e0 + k < elements && gate(e0 + k, row[k], unit[k]);
+      }
+#pragma unroll
+      for (int k = 0; k < chunk; ++k) {
+        if constexpr (PerUnit) {
+          cd[k] = advance_unit(g[k], x[k], cd[k], spike[k], pulse[k], coeffs[k], m.dt, m.j_fast);
+        } else {
+          cd[k] = advance_unit(g[k], x[k], cd[k], spike[k], m.pulse_steps, m.coeffs, m.dt, m.j_fast);
+        }
+      }
+      for (std::int64_t r = r0; r < r1; ++r) {
+        const std::int64_t j = rec.element[r] - e0;
+        // Select from registers without indexing them (which would spill the arrays to local memory).
+#pragma unroll
+        for (int k = 0; k < chunk; ++k) {
+          if (j == k) rec.put(step, r, g[k], x[k]);
+        }
+      }
+    }
+
+    if (full) {
+      store4<false>(s.g + e0, g);
+      store4<false>(s.x + e0, x);
+      if (cd[0] != cd0[0] || cd[1] != cd0[1] || cd[2] != cd0[2] || cd[3] != cd0[3]) {
+        *reinterpret_cast<ushort4*>(s.countdown + e0) = make_ushort4(cd[0], cd[1], cd[2], cd[3]);
+      }
+    } else {
+#pragma unroll
+      for (int k = 0; k < chunk; ++k) {
+        if (e0 + k < elements) {
+          s.g[e0 + k] = g[k];
+          s.x[e0 + k] = x[k];
+          if (cd[k] != cd0[k]) s.countdown[e0 + k] = cd[k];
+        }
+      }
+    }
+  }
+}
+
+/// Window events to bits [K][B][W] (zeroed before): blocks take steps, the
+/// threads of a block its events. A step whose offsets decrease or leave
+/// [0, count] has no events; indices outside [0, N*B) are skipped.
+__global__ void __launch_bounds__(step_block_size)
+    events_to_bits_kernel(const std::int64_t* __restrict__ offsets, const std::int64_t* __restrict__ events,
+                          std::int64_t count, std::int64_t steps, std::int64_t units, std::int64_t batch,
+                          std::uint32_t* __restrict__ bits) {
+  const std::int64_t w = bit_words(units);
+  const std::int64_t n = units * batch;
+  for (std::int64_t k = blockIdx.x; k < steps; k += gridDim.x) {
+    const std::int64_t from = offsets[k], to = offsets[k + 1];
+    if (from < 0 || to > count || to < from) continue;
+    std::uint32_t* step_bits = bits + k * batch * w;
+    for (std::int64_t q = from + threadIdx.x; q < to; q += blockDim.x) {
+      const std::int64_t e = events[q];
+      if (e < 0 || e >= n) continue;
+      const std::int64_t b = e / units, i = e - b * units;
+      atomicOr(step_bits + b * w + (i >> 5), 1u << (i & 31));
+    }
+  }
+}
+
+}  // namespace bionmda::detail
