@@ -8,6 +8,7 @@
 #include "bionmda/checkpoint.hpp"
 #include "bionmda/error.hpp"
 #include "bionmda/host_memory.hpp"
+#include "bionmda/mg_block.hpp"
 #include "bionmda/parameters.hpp"
 #include "bionmda/population.hpp"
 #include "bionmda/postsynaptic.hpp"
@@ -17,3 +18,4 @@
 #include "bionmda/state_view.hpp"
 #include "bionmda/stream.hpp"
 #include "bionmda/version.hpp"
+#include "bionmda/window.hpp"

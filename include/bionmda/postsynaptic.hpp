@@ -25,20 +25,13 @@
 #include <memory>
 #include <vector>
 
+#include "bionmda/mg_block.hpp"
 #include "bionmda/population.hpp"
 #include "bionmda/span.hpp"
 #include "bionmda/stream.hpp"
+#include "bionmda/window.hpp"
 
 namespace bionmda {
-
-/** @brief Mg-block parameters; defaults from BrainPy's MgBlock (docs/model.md). */
-struct mg_block {
-  double E = 0.0;         ///< reversal potential [mV]
-  double cc_Mg = 1.2;     ///< extracellular Mg2+ [mM], >= 0
-  double alpha = 0.062;   ///< voltage sensitivity [1/mV]
-  double beta = 3.57;     ///< [mM], > 0
-  double V_offset = 0.0;  ///< [mV]
-};
 
 /**
  * @brief The Mg-blocked current for conductance g at voltage V (scalar, float64).
@@ -118,13 +111,38 @@ class postsynaptic_map {
   void compute(population& pop, host_span<Real> g_post, host_span<const Real> V = {},
                host_span<Real> I = {}) const;
 
+  /**
+   * @brief A window of K steps with g_post after every step, [K][B][n_post]
+   *        (CUDA backend, device memory; only enqueues).
+   *
+   * Per-presynaptic mode: advances pop by `steps` steps with any window input
+   * and sums each step's g, reading the connectivity once per window; the
+   * same bits as `steps` calls of pop.step() and compute(). Per-synapse mode:
+   * a presynaptic_window or presynaptic_bit_window, the same bits as `steps`
+   * calls of step(). The Mg-blocked current needs V at every step, which the
+   * neuron integrator has inside the window: apply bionmda::mg_current
+   * (mg_block.hpp) there. A per-presynaptic map keeps a scratch buffer of
+   * K*B*N values that grows to the largest window (the first window of a
+   * size allocates it): a map is not safe to use from several threads at once.
+   * @throw bionmda::invalid_argument for any input or size mismatch (before anything runs)
+   */
+  template <class Real>
+  void step_window_async(population& pop, std::int64_t steps, const window_input& input, device_span<Real> g_post,
+                         cudaStream_t stream = nullptr) const;
+  /** @brief As step_window_async, CPU backend, host memory; done on return. */
+  template <class Real>
+  void step_window(population& pop, std::int64_t steps, const window_input& input, host_span<Real> g_post) const;
+
  private:
   postsynaptic_map();
   void upload(const population& pop, const csr_connectivity& conn);
   template <class Real>
   [[nodiscard]] detail::post_args<Real> args() const;
   template <class Real, class Span, class ConstSpan>
-  detail::post_outputs<Real> outputs(const population& pop, Span g_post, ConstSpan V, Span I) const;
+  detail::post_outputs<Real> outputs(const population& pop, Span g_post, ConstSpan V, Span I,
+                                     std::int64_t steps = 1) const;
+  template <class Real>
+  Real* window_history(const population& pop, std::int64_t steps) const;
 
   std::int64_t units_ = 0;
   std::int64_t batch_ = 0;
@@ -140,6 +158,9 @@ class postsynaptic_map {
   buffer<std::int32_t> source_;
   buffer<float> gmax_f32_;
   buffer<double> gmax_f64_;
+  // Per-presynaptic windows: g of every unit after each step, [K][B*N].
+  mutable buffer<float> history_f32_;
+  mutable buffer<double> history_f64_;
 };
 
 }  // namespace bionmda

@@ -83,6 +83,27 @@ struct cuda_backend {
     }
   }
 
+  template <class Real, class Window>
+  static void step_window_post(const context& c, const state_ptrs<Real>& s, const model_args<Real>& m,
+                               const Window& w, std::int64_t steps, const post_args<Real>& map, Real* g_post,
+                               cudaStream_t stream) {
+    const std::int64_t threads = map.n_post * s.batch * 32;
+    if (m.per_unit) {
+      launch_1d<post_window_kernel<Real, true, Window>, step_block_size>(threads, c.multiprocessors, stream, s, m, w,
+                                                                         steps, map, g_post);
+    } else {
+      launch_1d<post_window_kernel<Real, false, Window>, step_block_size>(threads, c.multiprocessors, stream, s, m, w,
+                                                                          steps, map, g_post);
+    }
+  }
+
+  template <class Real>
+  static void sum_post_window(const context& c, const post_args<Real>& map, const Real* history, std::int64_t steps,
+                              Real* g_post, cudaStream_t stream) {
+    launch_1d<post_sum_window_kernel<Real>, step_block_size>(map.n_post * map.batch * 32, c.multiprocessors, stream,
+                                                             map, history, steps, g_post);
+  }
+
   static void events_to_bits(const context& c, const std::int64_t* offsets, const std::int64_t* events,
                              std::int64_t count, std::int64_t steps, std::int64_t units, std::int64_t batch,
                              std::uint32_t* bits, cudaStream_t stream) {

@@ -118,6 +118,17 @@ __global__ void __launch_bounds__(step_block_size)
           cd[k] = advance_unit(g[k], x[k], cd[k], spike[k], m.pulse_steps, m.coeffs, m.dt, m.j_fast);
         }
       }
+      if (rec.history != nullptr) {
+        Real* h = rec.history + step * elements + e0;
+        if (full) {
+          store4<false>(h, g);
+        } else {
+#pragma unroll
+          for (int k = 0; k < chunk; ++k) {
+            if (e0 + k < elements) h[k] = g[k];
+          }
+        }
+      }
       for (std::int64_t r = r0; r < r1; ++r) {
         const std::int64_t j = rec.element[r] - e0;
         // Select from registers without indexing them (which would spill the arrays to local memory).
@@ -143,6 +154,71 @@ __global__ void __launch_bounds__(step_block_size)
           if (cd[k] != cd0[k]) s.countdown[e0 + k] = cd[k];
         }
       }
+    }
+  }
+}
+
+/**
+ * Per-synapse mode, a window: one warp per (batch, post) row runs the K steps
+ * of the row's synapses, step after step (the row's state stays in cache
+ * between them), and sums each step into g_post[k] as post_step_kernel does.
+ */
+template <class Real, bool PerUnit, class Window>
+__global__ void __launch_bounds__(step_block_size)
+    post_window_kernel(state_ptrs<Real> s, model_args<Real> m, Window w, std::int64_t steps, post_args<Real> a,
+                       Real* __restrict__ g_post) {
+  const warp_rows wr;
+  const std::int64_t rows = a.n_post * s.batch;
+  for (std::int64_t r = wr.first; r < rows; r += wr.stride) {
+    const std::int64_t b = r / a.n_post;
+    const std::int64_t j = r - b * a.n_post;
+    const std::int64_t row = b * s.units;
+    for (std::int64_t step = 0; step < steps; ++step) {
+      const auto gate = w.at(step);
+      Real acc = 0;
+      for (std::int64_t k = a.row_offsets[j] + wr.lane; k < a.row_offsets[j + 1]; k += 32) {
+        const std::int64_t e = row + k;
+        Real g = s.g[e];
+        Real x = s.x[e];
+        const countdown_t cd = s.countdown[e];
+        const bool spike = gate(e, b, k);
+        countdown_t next;
+        if constexpr (PerUnit) {
+          next = advance_unit(g, x, cd, spike, m.pulse[k], m.coeffs_of(k), m.dt, m.j_fast);
+        } else {
+          next = advance_unit(g, x, cd, spike, m.pulse_steps, m.coeffs, m.dt, m.j_fast);
+        }
+        s.g[e] = g;
+        s.x[e] = x;
+        if (next != cd) s.countdown[e] = next;
+        acc += a.gmax[k] * g;
+      }
+      const Real sum = warp_sum(acc);
+      if (wr.lane == 0) g_post[step * rows + r] = sum;
+    }
+  }
+}
+
+/// Per-presynaptic mode, a window: one warp per (batch, post) row sums each
+/// step's g from the history [K][B*N] into g_post[k], as post_sum_kernel does.
+template <class Real>
+__global__ void __launch_bounds__(step_block_size)
+    post_sum_window_kernel(post_args<Real> a, const Real* __restrict__ history, std::int64_t steps,
+                           Real* __restrict__ g_post) {
+  const warp_rows wr;
+  const std::int64_t rows = a.n_post * a.batch;
+  const std::int64_t per_step = a.units * a.batch;
+  for (std::int64_t r = wr.first; r < rows; r += wr.stride) {
+    const std::int64_t b = r / a.n_post;
+    const std::int64_t j = r - b * a.n_post;
+    for (std::int64_t step = 0; step < steps; ++step) {
+      const Real* gb = history + step * per_step + b * a.units;
+      Real acc = 0;
+      for (std::int64_t k = a.row_offsets[j] + wr.lane; k < a.row_offsets[j + 1]; k += 32) {
+        acc += a.gmax[k] * gb[a.source[k]];
+      }
+      const Real sum = warp_sum(acc);
+      if (wr.lane == 0) g_post[step * rows + r] = sum;
     }
   }
 }

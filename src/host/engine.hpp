@@ -69,6 +69,15 @@ class typed_engine : public engine {
   /// the recorded elements' g and x after each step where trace asks.
   virtual void step_window(const window_input& in, std::int64_t steps, std::int64_t first_step,
                            const window_trace<Real>& trace, cudaStream_t stream) = 0;
+  /// Per-synapse mode: a window with a presynaptic window input (validated),
+  /// the per-post sums of every step into g_post [K][B][n_post].
+  virtual void step_window_post(const window_input& pre, std::int64_t steps, std::int64_t first_step,
+                                const post_args<Real>& map, Real* g_post, cudaStream_t stream) = 0;
+  /// Per-presynaptic mode: a window, g of every element after each step into
+  /// history [K][B*N], then the per-post sums of every step into g_post [K][B][n_post].
+  virtual void step_window_sum_post(const window_input& in, std::int64_t steps, std::int64_t first_step,
+                                    const post_args<Real>& map, Real* history, Real* g_post,
+                                    cudaStream_t stream) = 0;
   /// Stores the elements windows record (host indices, validated), in the caller's order.
   virtual void set_recorded(const std::int64_t* elements, std::int64_t count, cudaStream_t stream) = 0;
   /// Zero-copy view of the state.

@@ -19,6 +19,8 @@
 //   gather(ctx, state, elements, count, g_out, x_out, stream)
 //   step_window(ctx, state, args, window, steps, record, stream)  K fused steps, Window a detail::window_*
 //   events_to_bits(ctx, offsets, elements, steps, units, batch, bits, stream)  events -> [K][B][W] bits
+//   step_window_post(ctx, state, args, window, steps, map, g_post, stream)    per-synapse window
+//   sum_post_window(ctx, map, history, steps, g_post, stream)                 per-presynaptic sums of a window
 //   fill(ctx, p, n, value, stream), fill_uniform(ctx, p, n, key, low, high, stream)
 #include <algorithm>
 #include <cstdint>
@@ -34,6 +36,19 @@
 #include "engine.hpp"
 
 namespace bionmda::detail {
+
+/// Whether T is Input<host> or Input<device>, and the memory space of a window input's data.
+template <class T, template <memory_space> class Input>
+inline constexpr bool is_window_of =
+    std::is_same_v<T, Input<memory_space::host>> || std::is_same_v<T, Input<memory_space::device>>;
+template <class T>
+struct input_space;
+template <template <memory_space> class Input, memory_space Space>
+struct input_space<Input<Space>> {
+  static constexpr memory_space value = Space;
+};
+template <class T>
+inline constexpr memory_space space_of_input = input_space<T>::value;
 
 template <class Backend, class Real>
 class engine_impl final : public typed_engine<Real> {
@@ -108,6 +123,41 @@ class engine_impl final : public typed_engine<Real> {
     const typename Backend::scope guard(ctx_);
     const window_record<Real> rec{rec_sorted_.data(), rec_slot_.data(), rec_sorted_.size(), trace.g, trace.x};
     std::visit([&](const auto& input) { window_with(input, steps, first_step, rec, stream); }, in);
+  }
+
+  void step_window_post(const window_input& pre, std::int64_t steps, std::int64_t, const post_args<Real>& map,
+                        Real* g_post, cudaStream_t stream) override {
+    const typename Backend::scope guard(ctx_);
+    std::visit(
+        [&](const auto& input) {
+          using T = std::decay_t<decltype(input)>;
+          if constexpr (is_window_of<T, presynaptic_window>) {
+            const std::uint8_t* mask =
+                resident_growing<space_of_input<T>>(input.spikes, window_bytes_, "window spike staging", stream);
+            Backend::step_window_post(ctx_, state(), args_,
+                                      window_presynaptic{mask, sources_.data(), n_pre_, n_pre_ * batch_}, steps, map,
+                                      g_post, stream);
+          } else if constexpr (is_window_of<T, presynaptic_bit_window>) {
+            const std::int64_t w = bit_words(n_pre_);
+            const std::uint32_t* words =
+                resident_growing<space_of_input<T>>(input.words, window_words_, "window spike staging", stream);
+            Backend::step_window_post(ctx_, state(), args_,
+                                      window_presynaptic_bits{words, sources_.data(), w, w * batch_}, steps, map,
+                                      g_post, stream);
+          } else {
+            throw invalid_argument("bionmda: a per-synapse window takes a presynaptic window (bytes or bits)");
+          }
+        },
+        pre);
+  }
+
+  void step_window_sum_post(const window_input& in, std::int64_t steps, std::int64_t first_step,
+                            const post_args<Real>& map, Real* history, Real* g_post, cudaStream_t stream) override {
+    const typename Backend::scope guard(ctx_);
+    window_record<Real> rec{rec_sorted_.data(), rec_slot_.data(), 0, nullptr, nullptr};
+    rec.history = history;
+    std::visit([&](const auto& input) { window_with(input, steps, first_step, rec, stream); }, in);
+    Backend::sum_post_window(ctx_, map, history, steps, g_post, stream);
   }
 
   void set_recorded(const std::int64_t* elements, std::int64_t count, cudaStream_t stream) override {

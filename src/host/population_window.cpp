@@ -158,6 +158,38 @@ void population::step_window(std::int64_t steps, const window_input& input, cons
   engine_->synchronize(stream);
 }
 
+template <class Real>
+void population::window_with_post(std::int64_t steps, const window_input& input, const detail::post_args<Real>& map,
+                                  Real* g_post, Real* history, cudaStream_t stream) {
+  check_window(steps, input);
+  const bool per_synapse = history == nullptr;
+  const bool host_input = std::visit(
+      [](const auto& in) {
+        using T = std::decay_t<decltype(in)>;
+        if constexpr (std::is_same_v<T, no_spikes> || std::is_same_v<T, poisson>) {
+          return false;
+        } else {
+          return space_of<T>::value == memory_space::host;
+        }
+      },
+      input);
+  if (per_synapse) {
+    BIONMDA_EXPECTS((std::holds_alternative<presynaptic_window<memory_space::host>>(input) ||
+                     std::holds_alternative<presynaptic_window<memory_space::device>>(input) ||
+                     std::holds_alternative<presynaptic_bit_window<memory_space::host>>(input) ||
+                     std::holds_alternative<presynaptic_bit_window<memory_space::device>>(input)),
+                    "a per-synapse window takes a presynaptic window (presynaptic_window or presynaptic_bit_window)");
+  }
+  if (steps == 0) return;
+  if (per_synapse) {
+    typed<Real>().step_window_post(input, steps, steps_, map, g_post, stream);
+  } else {
+    typed<Real>().step_window_sum_post(input, steps, steps_, map, history, g_post, stream);
+  }
+  steps_ += steps;
+  if (host_input) engine_->synchronize(stream);
+}
+
 void population::set_recorded_elements(host_span<const std::int64_t> elements, cudaStream_t stream) {
   check_alive();
   BIONMDA_EXPECTS(elements.size >= 0, "recorded elements has a negative size " << elements.size);
@@ -178,6 +210,10 @@ void population::set_recorded_elements(host_span<const std::int64_t> elements, c
 
 std::int64_t population::recorded_count() const noexcept { return n_rec_; }
 
+template void population::window_with_post<float>(std::int64_t, const window_input&,
+                                                   const detail::post_args<float>&, float*, float*, cudaStream_t);
+template void population::window_with_post<double>(std::int64_t, const window_input&,
+                                                    const detail::post_args<double>&, double*, double*, cudaStream_t);
 template void population::step_window<float>(std::int64_t, const window_input&, const window_trace<float>&,
                                               cudaStream_t);
 template void population::step_window<double>(std::int64_t, const window_input&, const window_trace<double>&,

@@ -2,6 +2,7 @@
 // population's memory; the sums run in the population's backend.
 #include "bionmda/postsynaptic.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <type_traits>
 
@@ -9,17 +10,8 @@
 #include "bionmda/detail/mg_block.hpp"
 
 namespace bionmda {
-namespace detail {
-/// Mg-block coefficients in Real.
-template <class Real>
-mg_coeffs<Real> make_mg_coeffs(const mg_block& m) {
-  return mg_coeffs<Real>{static_cast<Real>(m.E), static_cast<Real>(m.cc_Mg / m.beta), static_cast<Real>(m.alpha),
-                         static_cast<Real>(m.V_offset)};
-}
-}  // namespace detail
-
 double mg_block_current(double g, double V, const mg_block& mg) {
-  return detail::mg_current(g, V, detail::make_mg_coeffs<double>(mg));
+  return detail::mg_current(g, V, make_mg_coefficients<double>(mg));
 }
 
 namespace detail {
@@ -134,12 +126,13 @@ detail::post_args<Real> postsynaptic_map::args() const {
     gmax = gmax_f64_.data();
   }
   return detail::post_args<Real>{row_offsets_.data(), source_.data(), gmax,    n_post_,
-                                 units_,              batch_,         detail::make_mg_coeffs<Real>(mg_)};
+                                 units_,              batch_,         make_mg_coefficients<Real>(mg_)};
 }
 
 // Checks one call's population and outputs (every span, before anything runs).
 template <class Real, class Span, class ConstSpan>
-detail::post_outputs<Real> postsynaptic_map::outputs(const population& pop, Span g_post, ConstSpan V, Span I) const {
+detail::post_outputs<Real> postsynaptic_map::outputs(const population& pop, Span g_post, ConstSpan V, Span I,
+                                                     std::int64_t steps) const {
   constexpr bool device = std::is_same_v<Span, device_span<Real>>;
   const bionmda::backend expected = device ? backend::cuda : backend::cpu;
   BIONMDA_EXPECTS(row_offsets_.size() > 0, "this postsynaptic_map was moved from");
@@ -157,7 +150,14 @@ detail::post_outputs<Real> postsynaptic_map::outputs(const population& pop, Span
                   "the population's presynaptic size changed to " << pop.presynaptic_size()
                                                                   << " since this per-synapse map was built for " << n_pre_);
   const std::int64_t rows = n_post_ * batch_;
-  BIONMDA_EXPECTS(g_post.size == rows, "g_post has " << g_post.size << " elements; expected B*n_post = " << rows);
+  if (steps != 1) {  // a window: g_post [K][B][n_post], no current
+    BIONMDA_EXPECTS(steps >= 0, "a window needs steps >= 0, got " << steps);
+    BIONMDA_EXPECTS(rows == 0 || steps <= INT64_MAX / rows,
+                    "g_post of " << steps << " steps x " << rows << " rows overflows 64 bits");
+  }
+  BIONMDA_EXPECTS(g_post.size == steps * rows, "g_post has " << g_post.size << " elements; expected "
+                                                             << (steps != 1 ? "K*B*n_post = " : "B*n_post = ")
+                                                             << steps * rows);
   BIONMDA_EXPECTS(g_post.data != nullptr || g_post.size == 0, "g_post is a null pointer");
   BIONMDA_EXPECTS(V.size == 0 || V.size == rows, "V has " << V.size << " elements; expected 0 or B*n_post = " << rows);
   BIONMDA_EXPECTS(I.size == V.size, "I has " << I.size << " elements; expected " << V.size << " (as V)");
@@ -208,6 +208,46 @@ void postsynaptic_map::compute(population& pop, host_span<Real> g_post, host_spa
   BIONMDA_EXPECTS(!per_synapse_, "compute is for per-presynaptic maps; a per-synapse map forms g_post in step");
   pop.sum_post(args<Real>(), out, nullptr);
 }
+
+template <class Real>
+Real* postsynaptic_map::window_history(const population& pop, std::int64_t steps) const {
+  if (per_synapse_ || steps == 0) return nullptr;
+  auto& h = [this]() -> buffer<Real>& {
+    if constexpr (std::is_same_v<Real, float>) {
+      return history_f32_;
+    } else {
+      return history_f64_;
+    }
+  }();
+  BIONMDA_EXPECTS(units_ * batch_ == 0 || steps <= INT64_MAX / (units_ * batch_),
+                  "a window history of " << steps << " steps x " << units_ * batch_ << " elements overflows 64 bits");
+  const std::int64_t need = std::max<std::int64_t>(1, steps * units_ * batch_);
+  if (h.size() < need) h = pop.make_buffer<Real>(need, "per-presynaptic window history");
+  return h.data();
+}
+
+template <class Real>
+void postsynaptic_map::step_window_async(population& pop, std::int64_t steps, const window_input& input,
+                                         device_span<Real> g_post, cudaStream_t stream) const {
+  const detail::post_outputs<Real> out = outputs<Real>(pop, g_post, device_span<const Real>{}, device_span<Real>{}, steps);
+  pop.window_with_post<Real>(steps, input, args<Real>(), out.g_post, window_history<Real>(pop, steps), stream);
+}
+
+template <class Real>
+void postsynaptic_map::step_window(population& pop, std::int64_t steps, const window_input& input,
+                                   host_span<Real> g_post) const {
+  const detail::post_outputs<Real> out = outputs<Real>(pop, g_post, host_span<const Real>{}, host_span<Real>{}, steps);
+  pop.window_with_post<Real>(steps, input, args<Real>(), out.g_post, window_history<Real>(pop, steps), nullptr);
+}
+
+template void postsynaptic_map::step_window_async<float>(population&, std::int64_t, const window_input&,
+                                                         device_span<float>, cudaStream_t) const;
+template void postsynaptic_map::step_window_async<double>(population&, std::int64_t, const window_input&,
+                                                          device_span<double>, cudaStream_t) const;
+template void postsynaptic_map::step_window<float>(population&, std::int64_t, const window_input&,
+                                                   host_span<float>) const;
+template void postsynaptic_map::step_window<double>(population&, std::int64_t, const window_input&,
+                                                    host_span<double>) const;
 
 template void postsynaptic_map::compute_async<float>(population&, device_span<float>, device_span<const float>,
                                                      device_span<float>, cudaStream_t) const;

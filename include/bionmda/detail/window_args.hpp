@@ -111,6 +111,7 @@ struct window_record {
   std::int64_t count;                        ///< n_rec (0: nothing recorded)
   Real* __restrict__ g;                      ///< [K][count], or null
   Real* __restrict__ x;                      ///< [K][count], or null
+  Real* __restrict__ history = nullptr;      ///< [K][B*N]: g of every element after each step, or null
 
   BIONMDA_HD bool active() const { return count > 0 && (g != nullptr || x != nullptr); }
   /// Writes the values of sorted record r after step k.

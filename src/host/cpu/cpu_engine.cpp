@@ -117,6 +117,38 @@ struct cpu_backend {
                  });
   }
 
+  template <class Real, class Window>
+  static void step_window_post(const context& c, const state_ptrs<Real>& s, const model_args<Real>& m,
+                               const Window& w, std::int64_t steps, const post_args<Real>& map, Real* g_post,
+                               cudaStream_t) {
+    cpu_window_post(s, m, w, steps, map, g_post, c.exec(s.units * s.batch));
+  }
+
+  // The per-post sums of each step of a window from the g history [K][B*N],
+  // each row summed in the order of sum_post (the same bits).
+  template <class Real>
+  static void sum_post_window(const context& c, const post_args<Real>& a, const Real* history, std::int64_t steps,
+                              Real* g_post, cudaStream_t) {
+    const std::int64_t rows = a.n_post * a.batch;
+    const std::int64_t per_step = a.units * a.batch;
+    parallel_for(c.exec(rows * steps, post_parallel_threshold), (rows + rows_per_item - 1) / rows_per_item,
+                 [&](std::int64_t item) {
+                   const std::int64_t r1 = std::min(rows, (item + 1) * rows_per_item);
+                   for (std::int64_t r = item * rows_per_item; r < r1; ++r) {
+                     const std::int64_t b = r / a.n_post;
+                     const std::int64_t j = r - b * a.n_post;
+                     for (std::int64_t k = 0; k < steps; ++k) {
+                       const Real* gb = history + k * per_step + b * a.units;
+                       Real acc = 0;
+                       for (std::int64_t q = a.row_offsets[j]; q < a.row_offsets[j + 1]; ++q) {
+                         acc += a.gmax[q] * gb[a.source[q]];
+                       }
+                       g_post[k * rows + r] = acc;
+                     }
+                   }
+                 });
+  }
+
   template <class Real>
   static void gather(const context&, const state_ptrs<Real>& s, const std::int64_t* elements, std::int64_t count,
                      Real* g, Real* x, cudaStream_t) {

@@ -162,6 +162,9 @@ void run_window(const state_ptrs<Real>& s, const model_args<Real>& m, const Wind
       alignas(64) std::uint8_t flags[tile];
       for (std::int64_t k = 0; k < steps; ++k) {
         step_tile<Real, PerUnit, Wide>(s, m, w.at(k), b, i0, i1, flags);
+        if (rec.history != nullptr) {
+          std::copy(s.g + b * N + i0, s.g + b * N + i1, rec.history + k * N * s.batch + b * N + i0);
+        }
         for (std::int64_t r = r0; r < r1; ++r) rec.put(k, r, s.g[rec.element[r]], s.x[rec.element[r]]);
       }
   });
@@ -172,9 +175,11 @@ void run_window(const state_ptrs<Real>& s, const model_args<Real>& m, const Wind
 // in it (a long row is finished by its owner, chunk by chunk). Each chunk is
 // updated by the SIMD loop and summed into its rows while still in L1, so g
 // goes from the update into g_post = sum gmax * g and the Mg-blocked current.
-template <class Real, bool PerUnit, bool Wide>
-void run_fused_post(const state_ptrs<Real>& s, const model_args<Real>& m, const gate_presynaptic& in,
-                    const post_args<Real>& a, const post_outputs<Real>& out, const cpu_exec& exec) {
+// A window runs its steps one after another on each tile: step k with the
+// gates of window.at(k), its sums into out_at(k).
+template <class Real, bool PerUnit, bool Wide, class Window, class OutAt>
+void run_fused_post(const state_ptrs<Real>& s, const model_args<Real>& m, const Window& window, std::int64_t steps,
+                    const post_args<Real>& a, OutAt out_at, const cpu_exec& exec) {
   const std::int64_t N = s.units;  // synapses, = row_offsets[n_post]
   const std::int64_t n_post = a.n_post;
   const std::int64_t* offsets = a.row_offsets;
@@ -191,34 +196,43 @@ void run_fused_post(const state_ptrs<Real>& s, const model_args<Real>& m, const 
       const std::int64_t j1 = t + 1 == tiles ? n_post : first_row_from((t + 1) * tile);
       if (j0 >= j1) return;
       const std::int64_t row = b * N;
-      const std::uint8_t* pre = in.mask + b * in.n_pre;
       Real* g = s.g + row;
       const std::int64_t k_end = offsets[j1];
-      std::int64_t j = j0;
-      Real acc = 0;
-      auto finish_rows_until = [&](std::int64_t k) {  // close every row ending at or before k
-        while (j < j1 && offsets[j + 1] <= k) {
-          finish_post_row(out, a.mg, b * n_post + j, acc);
-          acc = 0;
-          ++j;
+      for (std::int64_t step = 0; step < steps; ++step) {
+        const auto gate = window.at(step);
+        const post_outputs<Real> out = out_at(step);
+        std::int64_t j = j0;
+        Real acc = 0;
+        auto finish_rows_until = [&](std::int64_t k) {  // close every row ending at or before k
+          while (j < j1 && offsets[j + 1] <= k) {
+            finish_post_row(out, a.mg, b * n_post + j, acc);
+            acc = 0;
+            ++j;
+          }
+        };
+        finish_rows_until(offsets[j0]);  // leading empty rows
+        for (std::int64_t c0 = offsets[j0]; c0 < k_end; c0 += tile) {
+          const std::int64_t c1 = std::min(k_end, c0 + tile);
+          alignas(64) std::uint8_t flags[tile];
+          for (std::int64_t k = c0; k < c1; ++k) flags[k - c0] = gate(row + k, b, k) ? 1 : 0;
+          const std::uint8_t* mask = flags;
+          update_row<Real, PerUnit, Wide>(g, s.x + row, s.countdown + row, c0, c1, m,
+                                          [mask, c0](std::int64_t k) { return mask[k - c0] != 0; });
+          for (std::int64_t k = c0; k < c1; ++k) {
+            acc += a.gmax[k] * g[k];
+            if (k + 1 == offsets[j + 1]) finish_rows_until(k + 1);
+          }
         }
-      };
-      finish_rows_until(offsets[j0]);  // leading empty rows
-      for (std::int64_t c0 = offsets[j0]; c0 < k_end; c0 += tile) {
-        const std::int64_t c1 = std::min(k_end, c0 + tile);
-        alignas(64) std::uint8_t flags[tile];
-        for (std::int64_t k = c0; k < c1; ++k) flags[k - c0] = pre[a.source[k]] != 0;
-        const std::uint8_t* mask = flags;
-        update_row<Real, PerUnit, Wide>(g, s.x + row, s.countdown + row, c0, c1, m,
-                                  [mask, c0](std::int64_t k) { return mask[k - c0] != 0; });
-        for (std::int64_t k = c0; k < c1; ++k) {
-          acc += a.gmax[k] * g[k];
-          if (k + 1 == offsets[j + 1]) finish_rows_until(k + 1);
-        }
+        finish_rows_until(k_end);
       }
-      finish_rows_until(k_end);
   });
 }
+
+// The one-step "window" of a per-synapse step: its presynaptic gate.
+struct single_step {
+  gate_presynaptic gate;
+  gate_presynaptic at(std::int64_t) const { return gate; }
+};
 
 }  // namespace
 
@@ -230,6 +244,26 @@ void cpu_step(const state_ptrs<Real>& s, const model_args<Real>& m, const Gate& 
   } else {
     m.wide_range ? run<Real, false, true>(s, m, gate, exec) : run<Real, false, false>(s, m, gate, exec);
   }
+}
+
+template <class Real, class Window, class OutAt>
+void post_window(const state_ptrs<Real>& s, const model_args<Real>& m, const Window& w, std::int64_t steps,
+                 const post_args<Real>& map, OutAt out_at, const cpu_exec& exec) {
+  if (m.per_unit) {
+    m.wide_range ? run_fused_post<Real, true, true>(s, m, w, steps, map, out_at, exec)
+                 : run_fused_post<Real, true, false>(s, m, w, steps, map, out_at, exec);
+  } else {
+    m.wide_range ? run_fused_post<Real, false, true>(s, m, w, steps, map, out_at, exec)
+                 : run_fused_post<Real, false, false>(s, m, w, steps, map, out_at, exec);
+  }
+}
+
+template <class Real, class Window>
+void cpu_window_post(const state_ptrs<Real>& s, const model_args<Real>& m, const Window& w, std::int64_t steps,
+                     const post_args<Real>& map, Real* g_post, const cpu_exec& exec) {
+  const std::int64_t rows = map.n_post * s.batch;
+  post_window(s, m, w, steps, map,
+              [g_post, rows](std::int64_t k) { return post_outputs<Real>{g_post + k * rows, nullptr, nullptr}; }, exec);
 }
 
 template <class Real, class Window>
@@ -247,13 +281,7 @@ void cpu_window(const state_ptrs<Real>& s, const model_args<Real>& m, const Wind
 template <class Real>
 void cpu_step_post(const state_ptrs<Real>& s, const model_args<Real>& m, const gate_presynaptic& gate,
                    const post_args<Real>& map, const post_outputs<Real>& out, const cpu_exec& exec) {
-  if (m.per_unit) {
-    m.wide_range ? run_fused_post<Real, true, true>(s, m, gate, map, out, exec)
-                 : run_fused_post<Real, true, false>(s, m, gate, map, out, exec);
-  } else {
-    m.wide_range ? run_fused_post<Real, false, true>(s, m, gate, map, out, exec)
-                 : run_fused_post<Real, false, false>(s, m, gate, map, out, exec);
-  }
+  post_window(s, m, single_step{gate}, 1, map, [&out](std::int64_t) { return out; }, exec);
 }
 
 #define BIONMDA_INSTANTIATE_CPU_STEP(Real, Gate) \
@@ -267,6 +295,13 @@ BIONMDA_CPU_GATES(BIONMDA_INSTANTIATE_CPU_STEPS)
 #define BIONMDA_INSTANTIATE_CPU_WINDOWS(Window) \
   BIONMDA_INSTANTIATE_CPU_WINDOW(float, Window) BIONMDA_INSTANTIATE_CPU_WINDOW(double, Window)
 BIONMDA_CPU_WINDOWS(BIONMDA_INSTANTIATE_CPU_WINDOWS)
+#define BIONMDA_INSTANTIATE_CPU_WINDOW_POST(Real, Window)                                                   \
+  template void cpu_window_post<Real, Window>(const state_ptrs<Real>&, const model_args<Real>&, const Window&, \
+                                              std::int64_t, const post_args<Real>&, Real*, const cpu_exec&);
+#define BIONMDA_INSTANTIATE_CPU_WINDOWS_POST(Window) \
+  BIONMDA_INSTANTIATE_CPU_WINDOW_POST(float, Window) BIONMDA_INSTANTIATE_CPU_WINDOW_POST(double, Window)
+BIONMDA_INSTANTIATE_CPU_WINDOWS_POST(window_presynaptic)
+BIONMDA_INSTANTIATE_CPU_WINDOWS_POST(window_presynaptic_bits)
 template void cpu_step_post<float>(const state_ptrs<float>&, const model_args<float>&, const gate_presynaptic&,
                                    const post_args<float>&, const post_outputs<float>&, const cpu_exec&);
 template void cpu_step_post<double>(const state_ptrs<double>&, const model_args<double>&, const gate_presynaptic&,

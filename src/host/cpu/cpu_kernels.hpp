@@ -25,6 +25,9 @@ namespace bionmda::detail {
   template <class Real, class Window>                                                                  \
   void cpu_window(const state_ptrs<Real>& s, const model_args<Real>& m, const Window& w, std::int64_t steps, \
                   const window_record<Real>& rec, const cpu_exec& exec);                               \
+  template <class Real, class Window>                                                                  \
+  void cpu_window_post(const state_ptrs<Real>& s, const model_args<Real>& m, const Window& w, std::int64_t steps, \
+                       const post_args<Real>& map, Real* g_post, const cpu_exec& exec);                \
   template <class Real>                                                                                \
   void cpu_step_post(const state_ptrs<Real>& s, const model_args<Real>& m, const gate_presynaptic& gate, \
                      const post_args<Real>& map, const post_outputs<Real>& out, const cpu_exec& exec);  \
@@ -59,6 +62,19 @@ void cpu_window(const state_ptrs<Real>& s, const model_args<Real>& m, const Wind
     case cpu_isa_level::generic: break;
   }
   generic::cpu_window(s, m, w, steps, rec, exec);
+}
+
+/// Per-synapse mode: a window of fused steps with the per-post sums of every
+/// step, g_post [K][B][n_post], on the chosen instruction set.
+template <class Real, class Window>
+void cpu_window_post(const state_ptrs<Real>& s, const model_args<Real>& m, const Window& w, std::int64_t steps,
+                     const post_args<Real>& map, Real* g_post, const cpu_exec& exec) {
+  switch (cpu_isa_chosen()) {
+    case cpu_isa_level::avx512: return avx512::cpu_window_post(s, m, w, steps, map, g_post, exec);
+    case cpu_isa_level::avx2: return avx2::cpu_window_post(s, m, w, steps, map, g_post, exec);
+    case cpu_isa_level::generic: break;
+  }
+  generic::cpu_window_post(s, m, w, steps, map, g_post, exec);
 }
 
 /// Per-synapse mode: one step with the per-post sums fused in, on the chosen instruction set.
