@@ -111,7 +111,10 @@ struct window_record {
   std::int64_t count;                        ///< n_rec (0: nothing recorded)
   Real* __restrict__ g;                      ///< [K][count], or null
   Real* __restrict__ x;                      ///< [K][count], or null
-  Real* __restrict__ history = nullptr;      ///< [K][B*N]: g of every element after each step, or null
+  /// g of every element after each step, or null: element-major [B*N][K] on
+  /// the CPU (a synapse's K values are contiguous for the per-post sums),
+  /// step-major [K][B*N] on the GPU (coalesced stores).
+  Real* __restrict__ history = nullptr;
 
   BIONMDA_HD bool active() const { return count > 0 && (g != nullptr || x != nullptr); }
   /// Writes the values of sorted record r after step k.

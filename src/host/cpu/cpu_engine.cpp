@@ -124,26 +124,32 @@ struct cpu_backend {
     cpu_window_post(s, m, w, steps, map, g_post, c.exec(s.units * s.batch));
   }
 
-  // The per-post sums of each step of a window from the g history [K][B*N],
-  // each row summed in the order of sum_post (the same bits).
+  // The per-post sums of each step of a window from the g history [B*N][K]
+  // (element-major: a source's K values are contiguous). Each row reads its
+  // synapses once per block of steps and adds them into one sum per step,
+  // synapse after synapse, in the order of sum_post (the same bits).
   template <class Real>
   static void sum_post_window(const context& c, const post_args<Real>& a, const Real* history, std::int64_t steps,
                               Real* g_post, cudaStream_t) {
+    constexpr std::int64_t step_block = 64;
     const std::int64_t rows = a.n_post * a.batch;
-    const std::int64_t per_step = a.units * a.batch;
     parallel_for(c.exec(rows * steps, post_parallel_threshold), (rows + rows_per_item - 1) / rows_per_item,
                  [&](std::int64_t item) {
+                   Real acc[step_block];
                    const std::int64_t r1 = std::min(rows, (item + 1) * rows_per_item);
                    for (std::int64_t r = item * rows_per_item; r < r1; ++r) {
                      const std::int64_t b = r / a.n_post;
                      const std::int64_t j = r - b * a.n_post;
-                     for (std::int64_t k = 0; k < steps; ++k) {
-                       const Real* gb = history + k * per_step + b * a.units;
-                       Real acc = 0;
+                     const Real* hb = history + b * a.units * steps;
+                     for (std::int64_t k0 = 0; k0 < steps; k0 += step_block) {
+                       const std::int64_t nk = std::min(step_block, steps - k0);
+                       std::fill(acc, acc + nk, Real(0));
                        for (std::int64_t q = a.row_offsets[j]; q < a.row_offsets[j + 1]; ++q) {
-                         acc += a.gmax[q] * gb[a.source[q]];
+                         const Real w = a.gmax[q];
+                         const Real* h = hb + static_cast<std::int64_t>(a.source[q]) * steps + k0;
+                         for (std::int64_t k = 0; k < nk; ++k) acc[k] += w * h[k];
                        }
-                       g_post[k * rows + r] = acc;
+                       for (std::int64_t k = 0; k < nk; ++k) g_post[(k0 + k) * rows + r] = acc[k];
                      }
                    }
                  });

@@ -26,6 +26,11 @@ namespace {
 // Elements per tile: large enough to amortise scheduling, small enough to
 // balance threads and keep a tile's arrays in L2.
 constexpr std::int64_t tile = 8192;
+// Elements per block of a window: a block's g, x and countdown (10 or 18
+// bytes per element) stay in L1 through the window's steps. A multiple of 64
+// (every vector width) dividing tile.
+constexpr std::int64_t window_block = 1024;
+static_assert(tile % window_block == 0 && window_block % 64 == 0);
 
 // Flushes subnormal results and operands to zero in this thread while alive.
 // x decays towards 0 between spikes and reaches float32's subnormal range
@@ -116,8 +121,14 @@ inline void step_tile(const state_ptrs<Real>& s, const model_args<Real>& m, cons
     if constexpr (std::is_same_v<Spikes, gate_after_events>) {
       std::fill(flags, flags + (i1 - i0), std::uint8_t{0});
     } else if constexpr (std::is_same_v<Spikes, gate_bits>) {
+      // i0 is a multiple of 32: whole words, 32 flags at a time (flags has
+      // room for the last word's bits past i1).
       const std::uint32_t* words = spikes.words + b * spikes.words_per_row;
-      for (std::int64_t i = i0; i < i1; ++i) flags[i - i0] = static_cast<std::uint8_t>((words[i >> 5] >> (i & 31)) & 1u);
+      for (std::int64_t w = i0 >> 5; w * 32 < i1; ++w) {
+        const std::uint32_t v = words[w];
+        std::uint8_t* f = flags + (w * 32 - i0);
+        for (int j = 0; j < 32; ++j) f[j] = static_cast<std::uint8_t>((v >> j) & 1u);
+      }
     } else {
       for (std::int64_t i = i0; i < i1; ++i) flags[i - i0] = spikes(row + i, b, i) ? 1 : 0;
     }
@@ -154,18 +165,24 @@ void run_window(const state_ptrs<Real>& s, const model_args<Real>& m, const Wind
       const std::int64_t b = t / tiles_per_row;
       const std::int64_t i0 = (t - b * tiles_per_row) * tile;
       const std::int64_t i1 = std::min(N, i0 + tile);
-      std::int64_t r0 = 0, r1 = 0;
-      if (rec.active()) {
-        r0 = rec.lower_bound(b * N + i0);
-        r1 = rec.lower_bound(b * N + i1);
-      }
+      const bool recording = rec.active();
       alignas(64) std::uint8_t flags[tile];
-      for (std::int64_t k = 0; k < steps; ++k) {
-        step_tile<Real, PerUnit, Wide>(s, m, w.at(k), b, i0, i1, flags);
-        if (rec.history != nullptr) {
-          std::copy(s.g + b * N + i0, s.g + b * N + i1, rec.history + k * N * s.batch + b * N + i0);
+      // The tile in blocks that stay in L1 through all the steps. A block
+      // starts at a multiple of window_block from the tile's start, so the
+      // SIMD loop groups the same elements into vectors as the step does
+      // (only the row's last elements are left to the loop's remainder).
+      for (std::int64_t s0 = i0; s0 < i1; s0 += window_block) {
+        const std::int64_t s1 = std::min(i1, s0 + window_block);
+        const std::int64_t q0 = recording ? rec.lower_bound(b * N + s0) : 0;
+        const std::int64_t q1 = recording ? rec.lower_bound(b * N + s1) : 0;
+        for (std::int64_t k = 0; k < steps; ++k) {
+          step_tile<Real, PerUnit, Wide>(s, m, w.at(k), b, s0, s1, flags);
+          if (rec.history != nullptr) {  // element-major [B*N][K] on the CPU
+            Real* h = rec.history + (b * N) * steps + k;
+            for (std::int64_t i = s0; i < s1; ++i) h[i * steps] = s.g[b * N + i];
+          }
+          for (std::int64_t r = q0; r < q1; ++r) rec.put(k, r, s.g[rec.element[r]], s.x[rec.element[r]]);
         }
-        for (std::int64_t r = r0; r < r1; ++r) rec.put(k, r, s.g[rec.element[r]], s.x[rec.element[r]]);
       }
   });
 }
