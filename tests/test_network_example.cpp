@@ -1,8 +1,10 @@
-// examples/network: reproducible on the CPU, rates in a plausible range, and
-// (GPU build) the GPU run's rates close to the CPU run's.
+// examples/network: reproducible on the CPU, rates in a plausible range, the
+// windowed loop's spikes identical to the per-step loop's, bad --min-delay
+// refused, and (GPU build) the GPU run's rates close to the CPU run's.
 #include <gtest/gtest.h>
 #include <sys/wait.h>
 
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -25,7 +27,28 @@ nlohmann::json run_network(const std::string& backend, const fs::path& raster) {
   std::stringstream ss;
   ss << in.rdbuf();
   fs::remove(out);
-  return nlohmann::json::parse(ss.str());
+  auto j = nlohmann::json::parse(ss.str());
+  // Timings differ run to run; everything else must not.
+  j.erase("loop_s");
+  j.erase("steps_per_s");
+  return j;
+}
+
+std::string read_all(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+// Runs the example with `args`; the exit status, stderr in *err.
+int run_example(const std::string& args, std::string* err = nullptr) {
+  const fs::path e = fs::temp_directory_path() / ("bionmda_network_" + std::to_string(::getpid()) + ".err");
+  const std::string cmd = std::string("'") + BIONMDA_NETWORK_PATH + "' " + args + " > /dev/null 2> '" + e.string() + "'";
+  const int status = std::system(cmd.c_str());
+  if (err != nullptr) *err = read_all(e);
+  fs::remove(e);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
 #if !BIONMDA_TEST_CUDA
@@ -50,6 +73,91 @@ TEST(NetworkExample, ReproducibleOnTheCpuWithPlausibleRates) {
   EXPECT_NE(ss.str().find("time [ms]"), std::string::npos);
   fs::remove(r1);
   fs::remove(r2);
+}
+
+// The windowed loop (synapses a window of D steps from the previous window's
+// spikes, neurons with g_post[k] and mg_current) must give exactly the spikes of
+// the per-step loop with the same delay. 3007 steps: the last window is partial.
+TEST(NetworkExample, WindowedLoopGivesThePerStepSpikes) {
+  const auto tmp = fs::temp_directory_path();
+  const std::string pid = std::to_string(::getpid());
+  std::string spikes_1ms;
+  for (const char* delay : {"1", "0.5", "0.1"}) {
+    SCOPED_TRACE(std::string("--min-delay ") + delay);
+    std::string files[2];
+    int i = 0;
+    for (const char* loop : {"per-step", "window"}) {
+      const fs::path f = tmp / ("bionmda_spikes_" + pid + "_" + loop + ".csv");
+      const std::string args = std::string("--backend cpu --duration 300.7 --seed 3 --raster '' --min-delay ") + delay +
+                               " --loop " + loop + " --spikes-out '" + f.string() + "'";
+      ASSERT_EQ(run_example(args), 0) << args;
+      files[i++] = read_all(f);
+      fs::remove(f);
+      EXPECT_FALSE(fs::exists(f.string() + ".tmp"));
+    }
+    // Both E and I spikes, one CSV line each, in step then neuron order.
+    ASSERT_EQ(files[0].rfind("step,neuron\n", 0), 0u);
+    std::istringstream lines(files[0]);
+    std::string line;
+    std::getline(lines, line);
+    long long prev_step = -1, prev_neuron = -1, n_lines = 0, n_inh = 0;
+    while (std::getline(lines, line)) {
+      long long step = 0, neuron = 0;
+      ASSERT_EQ(std::sscanf(line.c_str(), "%lld,%lld", &step, &neuron), 2) << line;
+      ASSERT_TRUE(step > prev_step || (step == prev_step && neuron > prev_neuron)) << line;
+      ASSERT_LT(step, 3007);
+      prev_step = step;
+      prev_neuron = neuron;
+      ++n_lines;
+      n_inh += neuron >= 800;
+    }
+    EXPECT_GT(n_lines, 2000);
+    EXPECT_GT(n_inh, 300);
+    EXPECT_TRUE(files[0] == files[1]) << "per-step and windowed spikes differ";
+    if (std::string(delay) == "1") spikes_1ms = files[0];
+    // The delay matters: a 0.1 ms network is not the 1 ms one.
+    if (std::string(delay) == "0.1") {
+      EXPECT_NE(files[0], spikes_1ms);
+    }
+  }
+}
+
+TEST(NetworkExample, BadMinDelayIsRefused) {
+  for (const char* delay : {"0", "-1", "0.15", "nan", "inf", "-0.1"}) {
+    for (const char* loop : {"per-step", "window"}) {
+      std::string err;
+      EXPECT_EQ(run_example(std::string("--backend cpu --duration 10 --raster '' --loop ") + loop + " --min-delay " + delay,
+                            &err),
+                2)
+          << delay;
+      EXPECT_NE(err.find("--min-delay"), std::string::npos) << err;
+    }
+  }
+  // A multiple of dt written in decimal (0.3 / 0.1 is not exactly 3) runs.
+  EXPECT_EQ(run_example("--backend cpu --duration 10 --raster '' --min-delay 0.3"), 0);
+}
+
+TEST(NetworkExample, SizesAreCheckedAndLargeNetworksStaySparse) {
+  std::string err;
+  EXPECT_EQ(run_example("--backend cpu --neurons 1 --raster ''", &err), 2);
+  EXPECT_NE(err.find("--neurons"), std::string::npos) << err;
+  // 10% of 10^8 x 10^8 pairs fits no machine: refused before anything is built.
+  EXPECT_EQ(run_example("--backend cpu --neurons 100000000 --in-degree 0 --raster ''", &err), 2);
+  EXPECT_NE(err.find("--in-degree"), std::string::npos) << err;
+  EXPECT_EQ(run_example("--backend cpu --neurons 10 --in-degree 20 --raster ''", &err), 2);
+  EXPECT_NE(err.find("--in-degree"), std::string::npos) << err;
+  // 2 x 10^4 neurons: a fixed in-degree of 100 by default, 80 of them NMDA.
+  const fs::path out = fs::temp_directory_path() / ("bionmda_network_" + std::to_string(::getpid()) + ".json");
+  ASSERT_EQ(std::system((std::string("'") + BIONMDA_NETWORK_PATH +
+                         "' --backend cpu --neurons 20000 --duration 5 --raster '' --json > '" + out.string() + "'")
+                            .c_str()),
+            0);
+  const auto j = nlohmann::json::parse(read_all(out));
+  fs::remove(out);
+  EXPECT_EQ(j.at("neurons").get<int>(), 20000);
+  EXPECT_EQ(j.at("synapses").get<long long>(), 20000LL * 80);
+  EXPECT_EQ(j.at("steps").get<long long>(), 50);
+  EXPECT_GT(j.at("steps_per_s").get<double>(), 0.0);
 }
 #else
 // Float rounding differs between the backends, so individual spike times
