@@ -227,6 +227,72 @@ TEST_F(Cli, EverySpikeFormatGivesTheSameTrace) {
   EXPECT_EQ(slurp(path("e.csv")), slurp(path("f_out.csv")));
 }
 
+// --window K only changes how many steps go through the state per pass: every
+// output (trace, plot, checkpoint, JSON summary less its timings) is the same
+// byte for byte for every K, and the same as the recording made step by step.
+// --every 5 puts recorded steps inside windows (read from the window's trace)
+// and at their ends (gathered).
+TEST_F(Cli, EveryWindowGivesTheSameOutputs) {
+  const std::int64_t S = 300, B = 2, N = 13;
+  write("s.csv", spikes_csv(random_spikes(S, B, N, 0.05, 21), N, true));
+  const std::string sources[] = {"--spikes s.csv --precision float32", "--rate 300 --seed 4 --precision float32",
+                                 "--rate 300 --seed 4 --precision float64"};
+  for (const std::string& source : sources) {
+    for (const char* every : {"1", "5"}) {
+      std::string first_trace, first_npy, first_plot, first_ckp;
+      nlohmann::json first_json;
+      for (const char* window : {"", "--window 1", "--window 7", "--window 64", "--window 65536"}) {
+        SCOPED_TRACE(source + " --every " + every + " " + window);
+        const std::string common = "simulate --backend cpu --size 13 --batch 2 --steps 300 --record all --every " +
+                                   std::string(every) + " " + source + " " + window;
+        const auto r = run(common + " --out t.csv --plot p.svg --save c.ckp --json");
+        ASSERT_EQ(r.code, 0) << r.err;
+        ASSERT_EQ(run(common + " --out t.npy --quiet").code, 0);
+        auto j = nlohmann::json::parse(r.out);
+        ASSERT_TRUE(j.contains("wall_seconds") && j.contains("unit_steps_per_second")) << r.out;
+        j.erase("wall_seconds");  // the only figures that differ between runs
+        j.erase("unit_steps_per_second");
+        const std::string trace = slurp(path("t.csv")), npy = slurp(path("t.npy")), plot = slurp(path("p.svg")),
+                          ckp = slurp(path("c.ckp"));
+        ASSERT_GT(read_trace_csv(trace).size(), 50u);
+        if (first_trace.empty()) {
+          first_trace = trace, first_npy = npy, first_plot = plot, first_ckp = ckp, first_json = j;
+          continue;
+        }
+        EXPECT_TRUE(trace == first_trace) << "CSV trace differs";
+        EXPECT_TRUE(npy == first_npy) << ".npy trace differs";
+        EXPECT_TRUE(plot == first_plot) << "SVG plot differs";
+        EXPECT_TRUE(ckp == first_ckp) << "checkpoint differs";
+        EXPECT_EQ(j, first_json);
+      }
+    }
+  }
+}
+
+// A recording too large to keep for every step of a window (here 70000
+// recorded elements x 64 steps, past the tool's 2^22 values) ends such windows
+// at their recorded step instead: still the same trace.
+TEST_F(Cli, WindowsOfALargeRecordingGiveTheSameTrace) {
+  const std::string common = "simulate --backend cpu --size 35000 --batch 2 --steps 130 --every 50 --record all"
+                             " --rate 200 --seed 8 --quiet";
+  ASSERT_EQ(run(common + " --window 1 --out a.npy").code, 0);
+  ASSERT_EQ(run(common + " --window 64 --out b.npy").code, 0);
+  ASSERT_EQ(run(common + " --window 3 --out c.npy").code, 0);
+  EXPECT_GT(fs::file_size(path("a.npy")), 2u * 70000u * 4u);
+  EXPECT_TRUE(slurp(path("a.npy")) == slurp(path("b.npy")));
+  EXPECT_TRUE(slurp(path("a.npy")) == slurp(path("c.npy")));
+}
+
+// The windows continue a loaded checkpoint's step numbering and Poisson keys.
+TEST_F(Cli, WindowsContinueALoadedRun) {
+  const std::string base = "simulate --backend cpu --size 20 --batch 2 --rate 80 --seed 3 --quiet";
+  ASSERT_EQ(run(base + " --steps 37 --window 1 --save c.ckp").code, 0);
+  ASSERT_EQ(run("simulate --backend cpu --load c.ckp --steps 80 --rate 80 --every 6 --window 1 --quiet --out a.csv").code, 0);
+  ASSERT_EQ(run("simulate --backend cpu --load c.ckp --steps 80 --rate 80 --every 6 --window 29 --quiet --out b.csv").code, 0);
+  EXPECT_EQ(slurp(path("a.csv")), slurp(path("b.csv")));
+  EXPECT_EQ(read_trace_csv(slurp(path("a.csv"))).front().step, 37 + 5);
+}
+
 TEST_F(Cli, NpyTraceRoundTripsWithCsv) {
   for (const char* prec : {"float32", "float64"}) {
     SCOPED_TRACE(prec);
@@ -638,6 +704,13 @@ const error_case error_cases[] = {
     {"record_duplicate_apart", "", "--size 5 --record 4,0,4", "--record: unit 4 is listed twice"},
     {"record_none_with_out", "", "--size 3 --record none", "--record none records no unit"},
     {"every_zero", "", "--size 3 --every 0", "--every"},
+    {"window_zero", "", "--size 3 --window 0", "--window: must be >= 1, got 0"},
+    {"window_negative", "", "--size 3 --window -1", "--window: must be >= 1, got -1"},
+    {"window_fraction", "", "--size 3 --window 1.5", "--window: '1.5' is not a decimal integer"},
+    {"window_exponent", "", "--size 3 --window 1e3", "--window: '1e3' is not a decimal integer"},
+    {"window_too_long", "", "--size 3 --window 65537", "--window: must be <= 65536, got 65537"},
+    {"window_huge", "", "--size 3 --window 99999999999999999999", "--window: out of range [1, 65536]"},
+    {"window_empty", "", "--size 3 --window ''", "--window: '' is not a decimal integer"},
     // Every floating option is finite (a number given to an option is never
     // taken for a file name, whatever its spelling).
     {"rate_nan", "", "--size 3 --rate nan", "--rate: 'nan' is not a finite number"},
