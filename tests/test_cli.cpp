@@ -810,7 +810,19 @@ const bench_error_case bench_error_cases[] = {
     {"batch_zero", "--batch 0", "--batch: must be >= 1, got 0"},
     {"backend_unknown", "--backend gpu", "--backend: 'gpu' is not one of auto, cpu or cuda"},
     {"precision_unknown", "--precision float32 half", "--precision: 'half' is not one of float32 or float64"},
-    {"input_unknown", "--input sparse", "--input: 'sparse' is not one of dense, presynaptic or poisson"},
+    {"input_unknown", "--input sparse", "--input: 'sparse' is not one of dense, bits, presynaptic, events or poisson"},
+    {"input_second_unknown", "--input bits bytes", "--input: 'bytes' is not one of dense, bits, presynaptic, events or poisson"},
+    {"window_zero", "--window 0", "--window: must be >= 1, got 0"},
+    {"window_negative", "--window 32 -1", "--window: must be >= 1, got -1"},
+    {"window_fraction", "--window 1.5", "--window: '1.5' is not a decimal integer"},
+    {"window_too_long", "--window 1 65537", "--window: must be <= 65536, got 65537"},
+    {"window_huge", "--window 99999999999999999999", "--window: out of range [1, 65536]"},
+    {"ceiling_negative", "--ceiling -1", "--ceiling: must be >= 0, got -1"},
+    {"ceiling_fraction", "--ceiling 4e3", "--ceiling: '4e3' is not a decimal integer"},
+    {"ceiling_too_long", "--ceiling 100000", "--ceiling: must be <= 65536, got 100000"},
+    // One window of dense input at N = 2^27 and K = 65536 would be 8 PiB:
+    // refused before anything is timed.
+    {"window_input_too_large", "--window 65536 --sizes 134217728", "--window 65536: one window of dense input"},
 };
 INSTANTIATE_TEST_SUITE_P(AllErrors, CliBenchErrors, ::testing::ValuesIn(bench_error_cases),
                          [](const auto& p) { return std::string(p.param.name); });
@@ -1284,6 +1296,52 @@ TEST_F(CliOutputs, BenchJsonPathIsCheckedBeforeTheBench) {
   const auto j = nlohmann::json::parse(slurp(path("b.json")));
   EXPECT_EQ(j.at("results").size(), 1u);
   EXPECT_EQ(files(), (std::vector<std::string>{"b.json", "d.json"}));
+}
+
+// bench --window: one row per input kind and window, after the compute
+// ceiling (a window with no input), each with its window, path and fraction
+// of the ceiling; K = 1 is the per-step path except for bit masks, which have
+// no per-step form.
+TEST_F(Cli, BenchWindowsAndTheComputeCeiling) {
+  const auto r = run("bench --backend cpu --precision float32 --sizes 1000 --min-time 0.001 --repeats 1 --no-reference"
+                     " --input dense bits events presynaptic poisson --window 1 4 --ceiling 16 --json b.json");
+  ASSERT_EQ(r.code, 0) << r.err;
+  const auto j = nlohmann::json::parse(slurp(path("b.json")));
+  const auto& rows = j.at("results");
+  ASSERT_EQ(rows.size(), 1u + 5u * 2u) << rows.dump();
+  EXPECT_EQ(rows[0].at("input"), "none");
+  EXPECT_EQ(rows[0].at("path"), "ceiling");
+  EXPECT_EQ(rows[0].at("window"), 16);
+  EXPECT_EQ(rows[0].at("compute_fraction"), 1.0);
+  const double ceiling = rows[0].at("unit_steps_per_s").get<double>();
+  std::size_t k = 1;
+  for (const char* input : {"dense", "bits", "events", "presynaptic", "poisson"}) {
+    for (const int window : {1, 4}) {
+      SCOPED_TRACE(std::string(input) + " window " + std::to_string(window));
+      const auto& row = rows.at(k++);
+      EXPECT_EQ(row.at("input"), input);
+      EXPECT_EQ(row.at("window"), window);
+      EXPECT_EQ(row.at("path"), window == 1 && std::string(input) != "bits" ? "step" : "window");
+      const double rate = row.at("unit_steps_per_s").get<double>();
+      EXPECT_GT(rate, 0.0);
+      EXPECT_DOUBLE_EQ(row.at("compute_fraction").get<double>(), rate / ceiling);
+      EXPECT_GT(row.at("copy_fraction").get<double>(), 0.0);
+      // A window moves the state once per pass: fewer bytes per unit-step.
+      if (window == 4) {
+        EXPECT_LT(row.at("bytes_per_unit_step").get<double>(), rows.at(k - 2).at("bytes_per_unit_step").get<double>());
+      }
+    }
+  }
+  EXPECT_EQ(j.at("windows"), nlohmann::json({1, 4}));
+  EXPECT_EQ(j.at("ceiling_window"), 16);
+  // Without --window: the per-step rows only, no ceiling.
+  const auto plain = run("bench --backend cpu --precision float32 --sizes 1000 --min-time 0.001 --repeats 1"
+                         " --no-reference --json c.json");
+  ASSERT_EQ(plain.code, 0) << plain.err;
+  const auto c = nlohmann::json::parse(slurp(path("c.json")));
+  ASSERT_EQ(c.at("results").size(), 1u);
+  EXPECT_EQ(c.at("results")[0].at("path"), "step");
+  EXPECT_EQ(c.at("results")[0].at("window"), 1);
 }
 
 // A spike file costs memory per spike, not per step: 10^12 steps with three
