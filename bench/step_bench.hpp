@@ -1,6 +1,7 @@
 #pragma once
-// The engine behind `bionmda bench`: a size sweep of the step against the
-// copy roofline, and the variants timed side by side.
+// The engine behind `bionmda bench`: a size sweep of the step (per step and
+// in windows of K steps) against the copy roofline and a compute ceiling, and
+// the variants timed side by side.
 #include <cstdint>
 #include <functional>
 #include <string>
@@ -13,7 +14,17 @@ struct bench_options {
   std::vector<std::string> precisions = {"float32", "float64"};
   std::vector<std::int64_t> sizes;    ///< units N, each >= 1; empty: GPU 2^16..2^26, CPU 2^16..2^23
   std::int64_t batch = 1;
-  std::string input = "dense";        ///< dense, presynaptic or poisson
+  /// Input kinds, each timed in turn: dense (bytes), bits (bit masks),
+  /// presynaptic (bytes gathered through sources), events (sparse lists) or poisson.
+  std::vector<std::string> inputs = {"dense"};
+  /// Steps per timed pass, each >= 1. 1 is the per-step path (population::step;
+  /// for bits, which have no per-step form, a window of one step); K > 1 are
+  /// windows of K steps (population::step_window).
+  std::vector<std::int64_t> windows = {1};
+  /// The compute ceiling: a window of this many steps with no input, so that
+  /// neither the state's nor the input's memory traffic counts; every row is
+  /// also given as a fraction of it. 0: no ceiling row.
+  std::int64_t ceiling_window = 0;
   double rate_hz = 20.0;
   double min_time = 0.25;             ///< seconds of stepping per repeat
   int repeats = 5;                    ///< median of these

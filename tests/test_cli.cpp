@@ -227,6 +227,72 @@ TEST_F(Cli, EverySpikeFormatGivesTheSameTrace) {
   EXPECT_EQ(slurp(path("e.csv")), slurp(path("f_out.csv")));
 }
 
+// --window K only changes how many steps go through the state per pass: every
+// output (trace, plot, checkpoint, JSON summary less its timings) is the same
+// byte for byte for every K, and the same as the recording made step by step.
+// --every 5 puts recorded steps inside windows (read from the window's trace)
+// and at their ends (gathered).
+TEST_F(Cli, EveryWindowGivesTheSameOutputs) {
+  const std::int64_t S = 300, B = 2, N = 13;
+  write("s.csv", spikes_csv(random_spikes(S, B, N, 0.05, 21), N, true));
+  const std::string sources[] = {"--spikes s.csv --precision float32", "--rate 300 --seed 4 --precision float32",
+                                 "--rate 300 --seed 4 --precision float64"};
+  for (const std::string& source : sources) {
+    for (const char* every : {"1", "5"}) {
+      std::string first_trace, first_npy, first_plot, first_ckp;
+      nlohmann::json first_json;
+      for (const char* window : {"", "--window 1", "--window 7", "--window 64", "--window 65536"}) {
+        SCOPED_TRACE(source + " --every " + every + " " + window);
+        const std::string common = "simulate --backend cpu --size 13 --batch 2 --steps 300 --record all --every " +
+                                   std::string(every) + " " + source + " " + window;
+        const auto r = run(common + " --out t.csv --plot p.svg --save c.ckp --json");
+        ASSERT_EQ(r.code, 0) << r.err;
+        ASSERT_EQ(run(common + " --out t.npy --quiet").code, 0);
+        auto j = nlohmann::json::parse(r.out);
+        ASSERT_TRUE(j.contains("wall_seconds") && j.contains("unit_steps_per_second")) << r.out;
+        j.erase("wall_seconds");  // the only figures that differ between runs
+        j.erase("unit_steps_per_second");
+        const std::string trace = slurp(path("t.csv")), npy = slurp(path("t.npy")), plot = slurp(path("p.svg")),
+                          ckp = slurp(path("c.ckp"));
+        ASSERT_GT(read_trace_csv(trace).size(), 50u);
+        if (first_trace.empty()) {
+          first_trace = trace, first_npy = npy, first_plot = plot, first_ckp = ckp, first_json = j;
+          continue;
+        }
+        EXPECT_TRUE(trace == first_trace) << "CSV trace differs";
+        EXPECT_TRUE(npy == first_npy) << ".npy trace differs";
+        EXPECT_TRUE(plot == first_plot) << "SVG plot differs";
+        EXPECT_TRUE(ckp == first_ckp) << "checkpoint differs";
+        EXPECT_EQ(j, first_json);
+      }
+    }
+  }
+}
+
+// A recording too large to keep for every step of a window (here 70000
+// recorded elements x 64 steps, past the tool's 2^22 values) ends such windows
+// at their recorded step instead: still the same trace.
+TEST_F(Cli, WindowsOfALargeRecordingGiveTheSameTrace) {
+  const std::string common = "simulate --backend cpu --size 35000 --batch 2 --steps 130 --every 50 --record all"
+                             " --rate 200 --seed 8 --quiet";
+  ASSERT_EQ(run(common + " --window 1 --out a.npy").code, 0);
+  ASSERT_EQ(run(common + " --window 64 --out b.npy").code, 0);
+  ASSERT_EQ(run(common + " --window 3 --out c.npy").code, 0);
+  EXPECT_GT(fs::file_size(path("a.npy")), 2u * 70000u * 4u);
+  EXPECT_TRUE(slurp(path("a.npy")) == slurp(path("b.npy")));
+  EXPECT_TRUE(slurp(path("a.npy")) == slurp(path("c.npy")));
+}
+
+// The windows continue a loaded checkpoint's step numbering and Poisson keys.
+TEST_F(Cli, WindowsContinueALoadedRun) {
+  const std::string base = "simulate --backend cpu --size 20 --batch 2 --rate 80 --seed 3 --quiet";
+  ASSERT_EQ(run(base + " --steps 37 --window 1 --save c.ckp").code, 0);
+  ASSERT_EQ(run("simulate --backend cpu --load c.ckp --steps 80 --rate 80 --every 6 --window 1 --quiet --out a.csv").code, 0);
+  ASSERT_EQ(run("simulate --backend cpu --load c.ckp --steps 80 --rate 80 --every 6 --window 29 --quiet --out b.csv").code, 0);
+  EXPECT_EQ(slurp(path("a.csv")), slurp(path("b.csv")));
+  EXPECT_EQ(read_trace_csv(slurp(path("a.csv"))).front().step, 37 + 5);
+}
+
 TEST_F(Cli, NpyTraceRoundTripsWithCsv) {
   for (const char* prec : {"float32", "float64"}) {
     SCOPED_TRACE(prec);
@@ -638,6 +704,13 @@ const error_case error_cases[] = {
     {"record_duplicate_apart", "", "--size 5 --record 4,0,4", "--record: unit 4 is listed twice"},
     {"record_none_with_out", "", "--size 3 --record none", "--record none records no unit"},
     {"every_zero", "", "--size 3 --every 0", "--every"},
+    {"window_zero", "", "--size 3 --window 0", "--window: must be >= 1, got 0"},
+    {"window_negative", "", "--size 3 --window -1", "--window: must be >= 1, got -1"},
+    {"window_fraction", "", "--size 3 --window 1.5", "--window: '1.5' is not a decimal integer"},
+    {"window_exponent", "", "--size 3 --window 1e3", "--window: '1e3' is not a decimal integer"},
+    {"window_too_long", "", "--size 3 --window 65537", "--window: must be <= 65536, got 65537"},
+    {"window_huge", "", "--size 3 --window 99999999999999999999", "--window: out of range [1, 65536]"},
+    {"window_empty", "", "--size 3 --window ''", "--window: '' is not a decimal integer"},
     // Every floating option is finite (a number given to an option is never
     // taken for a file name, whatever its spelling).
     {"rate_nan", "", "--size 3 --rate nan", "--rate: 'nan' is not a finite number"},
@@ -737,7 +810,19 @@ const bench_error_case bench_error_cases[] = {
     {"batch_zero", "--batch 0", "--batch: must be >= 1, got 0"},
     {"backend_unknown", "--backend gpu", "--backend: 'gpu' is not one of auto, cpu or cuda"},
     {"precision_unknown", "--precision float32 half", "--precision: 'half' is not one of float32 or float64"},
-    {"input_unknown", "--input sparse", "--input: 'sparse' is not one of dense, presynaptic or poisson"},
+    {"input_unknown", "--input sparse", "--input: 'sparse' is not one of dense, bits, presynaptic, events or poisson"},
+    {"input_second_unknown", "--input bits bytes", "--input: 'bytes' is not one of dense, bits, presynaptic, events or poisson"},
+    {"window_zero", "--window 0", "--window: must be >= 1, got 0"},
+    {"window_negative", "--window 32 -1", "--window: must be >= 1, got -1"},
+    {"window_fraction", "--window 1.5", "--window: '1.5' is not a decimal integer"},
+    {"window_too_long", "--window 1 65537", "--window: must be <= 65536, got 65537"},
+    {"window_huge", "--window 99999999999999999999", "--window: out of range [1, 65536]"},
+    {"ceiling_negative", "--ceiling -1", "--ceiling: must be >= 0, got -1"},
+    {"ceiling_fraction", "--ceiling 4e3", "--ceiling: '4e3' is not a decimal integer"},
+    {"ceiling_too_long", "--ceiling 100000", "--ceiling: must be <= 65536, got 100000"},
+    // One window of dense input at N = 2^27 and K = 65536 would be 8 PiB:
+    // refused before anything is timed.
+    {"window_input_too_large", "--window 65536 --sizes 134217728", "--window 65536: one window of dense input"},
 };
 INSTANTIATE_TEST_SUITE_P(AllErrors, CliBenchErrors, ::testing::ValuesIn(bench_error_cases),
                          [](const auto& p) { return std::string(p.param.name); });
@@ -1211,6 +1296,52 @@ TEST_F(CliOutputs, BenchJsonPathIsCheckedBeforeTheBench) {
   const auto j = nlohmann::json::parse(slurp(path("b.json")));
   EXPECT_EQ(j.at("results").size(), 1u);
   EXPECT_EQ(files(), (std::vector<std::string>{"b.json", "d.json"}));
+}
+
+// bench --window: one row per input kind and window, after the compute
+// ceiling (a window with no input), each with its window, path and fraction
+// of the ceiling; K = 1 is the per-step path except for bit masks, which have
+// no per-step form.
+TEST_F(Cli, BenchWindowsAndTheComputeCeiling) {
+  const auto r = run("bench --backend cpu --precision float32 --sizes 1000 --min-time 0.001 --repeats 1 --no-reference"
+                     " --input dense bits events presynaptic poisson --window 1 4 --ceiling 16 --json b.json");
+  ASSERT_EQ(r.code, 0) << r.err;
+  const auto j = nlohmann::json::parse(slurp(path("b.json")));
+  const auto& rows = j.at("results");
+  ASSERT_EQ(rows.size(), 1u + 5u * 2u) << rows.dump();
+  EXPECT_EQ(rows[0].at("input"), "none");
+  EXPECT_EQ(rows[0].at("path"), "ceiling");
+  EXPECT_EQ(rows[0].at("window"), 16);
+  EXPECT_EQ(rows[0].at("compute_fraction"), 1.0);
+  const double ceiling = rows[0].at("unit_steps_per_s").get<double>();
+  std::size_t k = 1;
+  for (const char* input : {"dense", "bits", "events", "presynaptic", "poisson"}) {
+    for (const int window : {1, 4}) {
+      SCOPED_TRACE(std::string(input) + " window " + std::to_string(window));
+      const auto& row = rows.at(k++);
+      EXPECT_EQ(row.at("input"), input);
+      EXPECT_EQ(row.at("window"), window);
+      EXPECT_EQ(row.at("path"), window == 1 && std::string(input) != "bits" ? "step" : "window");
+      const double rate = row.at("unit_steps_per_s").get<double>();
+      EXPECT_GT(rate, 0.0);
+      EXPECT_DOUBLE_EQ(row.at("compute_fraction").get<double>(), rate / ceiling);
+      EXPECT_GT(row.at("copy_fraction").get<double>(), 0.0);
+      // A window moves the state once per pass: fewer bytes per unit-step.
+      if (window == 4) {
+        EXPECT_LT(row.at("bytes_per_unit_step").get<double>(), rows.at(k - 2).at("bytes_per_unit_step").get<double>());
+      }
+    }
+  }
+  EXPECT_EQ(j.at("windows"), nlohmann::json({1, 4}));
+  EXPECT_EQ(j.at("ceiling_window"), 16);
+  // Without --window: the per-step rows only, no ceiling.
+  const auto plain = run("bench --backend cpu --precision float32 --sizes 1000 --min-time 0.001 --repeats 1"
+                         " --no-reference --json c.json");
+  ASSERT_EQ(plain.code, 0) << plain.err;
+  const auto c = nlohmann::json::parse(slurp(path("c.json")));
+  ASSERT_EQ(c.at("results").size(), 1u);
+  EXPECT_EQ(c.at("results")[0].at("path"), "step");
+  EXPECT_EQ(c.at("results")[0].at("window"), 1);
 }
 
 // A spike file costs memory per spike, not per step: 10^12 steps with three

@@ -23,6 +23,10 @@ namespace bionmda::cli {
 std::int64_t parse_integer(const std::string& text, const std::string& option, std::int64_t min,
                            std::int64_t max = std::numeric_limits<std::int64_t>::max());
 
+/// The longest window (simulate and bench --window): its step offsets and
+/// traces are allocated per window.
+constexpr std::int64_t max_window = 65536;
+
 /// --seed: a decimal integer in [0, 2^64 - 1], digits only.
 std::uint64_t parse_seed(const std::string& text);
 

@@ -3,6 +3,7 @@
 // print a JSON summary on request.
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <chrono>
 #include <cstdio>
@@ -11,6 +12,7 @@
 #include <optional>
 #include <sstream>
 #include <string>
+#include <variant>
 #include <vector>
 
 #include "../io/message_text.hpp"
@@ -42,6 +44,7 @@ struct simulate_options {
   std::string record;
   bool record_given = false;
   std::int64_t every = 1;
+  std::int64_t window = 0;  // steps per window; 0: automatic
   std::string out;
   std::string plot;
   bool json = false;
@@ -55,7 +58,7 @@ struct simulate_options {
 
 // The numeric options as given on the command line, parsed by options.cpp.
 struct simulate_numbers {
-  std::string size, batch, steps, dt, rate, seed, every;
+  std::string size, batch, steps, dt, rate, seed, every, window;
 };
 
 [[noreturn]] void fail(const std::string& what) { throw error("bionmda: " + what); }
@@ -105,6 +108,98 @@ class progress {
   std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
   std::chrono::steady_clock::time_point last_ = start_;
 };
+
+// The steps of a window that are recorded: window_trace writes g and x of the
+// recorded elements after every step of a window, [K][n_rec] in the state's
+// precision and memory space; the tool keeps the rows of its recorded steps.
+class window_recorder {
+ public:
+  window_recorder(population& pop, std::int64_t max_steps)
+      : f32_(pop.precision() == precision::float32), n_rec_(pop.recorded_count()), max_steps_(max_steps) {}
+
+  // Steps `steps` (<= max_steps) steps of input, recording every one of them.
+  void step(population& pop, std::int64_t steps, const window_input& input) {
+    if (f32_) {
+      run(pop, steps, input, f_);
+    } else {
+      run(pop, steps, input, d_);
+    }
+  }
+  // g and x (float64, exactly the state's values) of the recorded elements after step k of the last window.
+  void row(std::int64_t k, std::vector<double>& g, std::vector<double>& x) const {
+    const auto at = static_cast<std::size_t>(k * n_rec_);
+    for (std::size_t r = 0; r < static_cast<std::size_t>(n_rec_); ++r) {
+      g[r] = f32_ ? static_cast<double>(f_.g[at + r]) : d_.g[at + r];
+      x[r] = f32_ ? static_cast<double>(f_.x[at + r]) : d_.x[at + r];
+    }
+  }
+
+ private:
+  template <class Real>
+  struct store {
+    std::vector<Real> g, x;                  // host copy, [max_steps][n_rec]
+    std::optional<buffer<Real>> dev_g, dev_x; // where a CUDA backend's window writes
+  };
+
+  template <class Real>
+  void run(population& pop, std::int64_t steps, const window_input& input, store<Real>& s) {
+    const std::int64_t size = max_steps_ * n_rec_;
+    if (s.g.empty()) {
+      s.g.resize(static_cast<std::size_t>(size));
+      s.x.resize(static_cast<std::size_t>(size));
+      if (pop.space() == memory_space::device) {
+        s.dev_g.emplace(pop.make_buffer<Real>(size, "simulate: window trace g"));
+        s.dev_x.emplace(pop.make_buffer<Real>(size, "simulate: window trace x"));
+      }
+    }
+    if (s.dev_g) {
+      pop.step_window(steps, input, window_trace<Real>(s.dev_g->device_view(), s.dev_x->device_view()));
+      s.dev_g->copy_to(host_span<Real>(s.g));
+      s.dev_x->copy_to(host_span<Real>(s.x));
+    } else {
+      pop.step_window(steps, input, window_trace<Real>(host_span<Real>(s.g), host_span<Real>(s.x)));
+    }
+  }
+
+  bool f32_;
+  std::int64_t n_rec_;
+  std::int64_t max_steps_;
+  store<float> f_;
+  store<double> d_;
+};
+
+// The spikes of a file for the window of steps [first, first + steps), as
+// the events_window of the same elements: offsets into the file's sorted list.
+class file_window {
+ public:
+  explicit file_window(const io::spike_train& train) : train_(train) {}
+  // The window's input: no_spikes when none of its steps has a spike.
+  window_input at(std::int64_t first, std::int64_t steps) {
+    const auto begin = train_.spike_step.begin();
+    const auto end = train_.spike_step.end();
+    const auto start = std::lower_bound(begin, end, first);
+    offsets_.resize(static_cast<std::size_t>(steps + 1));
+    auto next = start;
+    for (std::int64_t k = 0; k <= steps; ++k) {
+      next = std::lower_bound(next, end, first + k);
+      offsets_[static_cast<std::size_t>(k)] = next - start;
+    }
+    const std::int64_t count = offsets_.back();
+    if (count == 0) return no_spikes{};
+    return events_window(host_span<const std::int64_t>(offsets_),
+                         host_span<const std::int64_t>(train_.spike_element.data() + (start - begin), count));
+  }
+
+ private:
+  const io::spike_train& train_;
+  std::vector<std::int64_t> offsets_;
+};
+
+// The window at step s of the run: `window` steps (fewer at the end). When a
+// recorded step lies inside it (before its last step) and recording all of
+// its steps would pass max_trace values, it ends at that recorded step
+// instead, whose state the tool then gathers.
+constexpr std::int64_t max_trace = std::int64_t{1} << 22;  // values per array (16 MiB of float32)
 
 void run_simulate(const simulate_options& given) {
   simulate_options o = given;
@@ -199,35 +294,74 @@ void run_simulate(const simulate_options& given) {
   // Only the recorded elements cross to the host: gathered where the state lives.
   const std::vector<std::int64_t> recorded = tr.elements(pop.units());
   std::vector<double> rec_g(recorded.size()), rec_x(recorded.size());
+  const auto n_rec = static_cast<std::int64_t>(recorded.size());
+  // Automatic window: the recording interval, so that each window ends at a
+  // recorded step, at most 64 steps (the CPU's tiles and the GPU's registers
+  // gain little beyond); 64 when nothing is recorded.
+  const std::int64_t window = o.window > 0 ? o.window : recording ? std::min<std::int64_t>(o.every, 64) : 64;
+  // Windows with a recorded step before their end record all their steps.
+  const std::int64_t traced_steps =
+      recording ? std::min({window, o.steps, std::max<std::int64_t>(1, max_trace / std::max<std::int64_t>(1, n_rec))})
+                : 0;
+  std::optional<window_recorder> traced;
+  if (traced_steps > 1) {
+    pop.set_recorded_elements(host_span<const std::int64_t>(recorded));
+    traced.emplace(pop, traced_steps);
+  }
+  file_window file_spikes(spikes);
+  auto record = [&](std::int64_t s) {
+    if (trace_out) {
+      trace_out->record(first_step + s, rec_g, rec_x);
+      if (!out_file->stream()) out_file->finish();  // a failed write (disk full) ends the run, naming why
+    }
+    if (plot) plot->record(first_step + s, rec_g, rec_x);
+  };
 
   const auto t0 = std::chrono::steady_clock::now();
   {
     progress bar(!o.quiet, o.steps);
-    for (std::int64_t s = 0; s < o.steps; ++s) {
-      if (!o.spikes.empty()) {
-        // The file's element list of this step as sparse events: no N*B mask
-        // and no wait. The list outlives the run, so the CUDA backend's
-        // upload may read it after step_async returns.
-        const host_span<const std::int64_t> hits = spikes.at(s);
-        if (hits.size == 0) {
-          pop.step_async();
+    for (std::int64_t s = 0; s < o.steps;) {
+      std::int64_t len = std::min(window, o.steps - s);
+      // s + next is the first recorded step from s on (no overflow for any --every).
+      const std::int64_t next = o.every - 1 - s % o.every;
+      bool trace = false;
+      if (recording && next < len - 1) {  // a recorded step before the window's last
+        if (len <= traced_steps) {
+          trace = true;
         } else {
-          pop.step_async(spike_events(hits));
+          len = next + 1;
         }
+      }
+      // The file's spikes of the window as sparse events: no N*B mask. A
+      // host event list is staged by the CUDA backend, so this waits
+      // (once per window) before the offsets are reused.
+      window_input input = no_spikes{};
+      if (!o.spikes.empty()) {
+        input = file_spikes.at(s, len);
       } else if (o.rate >= 0) {
-        pop.step_async(poisson{o.rate, seed});
-      } else {
-        pop.step_async();
+        input = poisson{o.rate, seed};
       }
-      if (recording && (s + 1) % o.every == 0) {
-        pop.gather(host_span<const std::int64_t>(recorded), host_span<double>(rec_g), host_span<double>(rec_x));
-        if (trace_out) {
-          trace_out->record(first_step + s, rec_g, rec_x);
-          if (!out_file->stream()) out_file->finish();  // a failed write (disk full) ends the run, naming why
+      const bool host_events = !std::holds_alternative<no_spikes>(input) && !std::holds_alternative<poisson>(input);
+      if (trace) {
+        traced->step(pop, len, input);
+        for (std::int64_t k = next;; k += o.every) {
+          traced->row(k, rec_g, rec_x);
+          record(s + k);
+          if (len - 1 - k < o.every) break;  // k + every would pass the window (or overflow)
         }
-        if (plot) plot->record(first_step + s, rec_g, rec_x);
+      } else {
+        if (host_events) {
+          pop.step_window(len, input);
+        } else {
+          pop.step_window_async(len, input);
+        }
+        if (recording && next == len - 1) {
+          pop.gather(host_span<const std::int64_t>(recorded), host_span<double>(rec_g), host_span<double>(rec_x));
+          record(s + next);
+        }
       }
-      bar.update(s + 1);
+      s += len;
+      bar.update(s);
     }
     pop.synchronize();
   }
@@ -288,6 +422,9 @@ void add_simulate(CLI::App& app) {
   cmd->add_option("--seed", n->seed, "seed of the Poisson input, in [0, 2^64) (default 0)");
   cmd->add_option("--record", o->record, "units to record: all, none or i,j,k (default all when N <= 100)");
   cmd->add_option("--every", n->every, "record every K-th step (default 1)");
+  cmd->add_option("--window", n->window,
+                  "advance K steps per pass over the state, in [1, 65536] (default: --every, at most 64; "
+                  "64 when nothing is recorded); the outputs are the same for every K");
   cmd->add_option("--out", o->out, "trace file: .csv or .npy");
   cmd->add_option("--plot", o->plot, "trace plot: .svg");
   cmd->add_flag("--json", o->json, "print a one-object JSON summary on stdout");
@@ -305,6 +442,7 @@ void add_simulate(CLI::App& app) {
     if (given("--rate")) o->rate = parse_real(n->rate, "--rate", io::value_range{0});
     if (given("--seed")) o->seed = parse_seed(n->seed);
     if (given("--every")) o->every = parse_integer(n->every, "--every", 1);
+    if (given("--window")) o->window = parse_integer(n->window, "--window", 1, max_window);
     o->record_given = given("--record");
     parse_choice(o->backend, "--backend", {"auto", "cpu", "cuda"});
     parse_choice(o->precision, "--precision", {"float32", "float64"});
