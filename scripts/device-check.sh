@@ -5,7 +5,8 @@
 #   racecheck, initcheck and synccheck on small GPU cases -> GPU benchmarks
 #   (sweeps, variants, the BrainPy peer) -> demo -> a short table.
 # Results go to $OUT (default ./device-out): summary.txt (the table printed
-# last), logs.tgz (every log), and the benchmarks' JSON files; at most 8 files
+# last), logs.tgz (every log, and the windows benchmarks' JSON), and the
+# per-step benchmarks' JSON files; at most 8 files
 # come back from the device machine. Budget: under 8 minutes.
 # Usage: scripts/device-check.sh [--no-bench] [--build-only] [--quick] [--dry-run]
 #   --no-bench: no benchmarks and no demo
@@ -122,6 +123,18 @@ elif [ "$bench" = 1 ]; then
     --min-time 0.05 --precision float32 --sizes $peer_sizes --json "$OUT/bench-gpu-poisson.json"
   step bench-gpu-presynaptic bench-gpu-presynaptic.txt "$cli" bench --backend cuda --input presynaptic \
     --no-reference --min-time 0.05 --json "$OUT/bench-gpu-presynaptic.json"
+  # Windows of K steps (issue 11): every input kind at 2^26 (state far past
+  # L2), per step vs K = 32, against the compute ceiling (K = 4096, no input);
+  # float64 dense; small populations (2^16) per step, CUDA graph and window.
+  step bench-gpu-windows bench-gpu-windows.txt "$cli" bench --backend cuda --precision float32 \
+    --sizes 67108864 --input dense bits presynaptic events poisson --window 1 32 --ceiling 4096 \
+    --no-reference --min-time 0.05 --repeats 3 --json "$LOGS/bench-gpu-windows.json"
+  step bench-gpu-windows-f64 bench-gpu-windows-f64.txt "$cli" bench --backend cuda --precision float64 \
+    --sizes 67108864 --input dense --window 1 32 --ceiling 1024 --no-reference --min-time 0.05 --repeats 3 \
+    --json "$LOGS/bench-gpu-windows-f64.json"
+  step bench-gpu-windows-small bench-gpu-windows-small.txt "$cli" bench --backend cuda --precision float32 \
+    --sizes 65536 --input dense --window 1 32 --variants --no-reference --min-time 0.05 --repeats 3 \
+    --json "$LOGS/bench-gpu-windows-small.json"
   # The peer on the same card: brainpy.state.BioNMDA on JAX-GPU, from wheels
   # carried in .whl/ (bench/README.md says how to fetch them).
   if ls .whl/*.whl >/dev/null 2>&1; then
@@ -129,6 +142,9 @@ elif [ "$bench" = 1 ]; then
       --no-cache-dir --upgrade --target /tmp/site .whl/*.whl
     step bench-brainpy-gpu bench-brainpy-gpu.txt env PYTHONPATH=/tmp/site PYTHONUNBUFFERED=1 python3 \
       bench/brainpy_bench.py --precision float32 --sizes $peer_sizes --json "$OUT/brainpy-gpu.json"
+    step bench-brainpy-gpu-window bench-brainpy-gpu-window.txt env PYTHONPATH=/tmp/site PYTHONUNBUFFERED=1 \
+      python3 bench/brainpy_bench.py --precision float32 --sizes 16777216 --window 32 \
+      --json "$LOGS/brainpy-gpu-window.json"
   else
     [ "$dry_run" = 1 ] && echo "skip bench-brainpy-gpu: no wheels in .whl/"
     summary+=("$(printf '%-28s %-6s %s' bench-brainpy-gpu SKIPPED 'no wheels in .whl/')")

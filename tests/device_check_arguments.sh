@@ -53,10 +53,11 @@ all_tests="tests-gpu tests-cpu sanitizer-memcheck sanitizer-memcheck-post saniti
 # shellcheck disable=SC2086
 {
 expect -- configure build $all_tests bench-gpu-dense bench-gpu-poisson bench-gpu-presynaptic demo-gpu \
+  bench-gpu-windows bench-gpu-windows-f64 bench-gpu-windows-small \
   -- bench-gpu-variants
 expect --no-bench -- configure build $all_tests -- bench-gpu-dense bench-gpu-variants demo-gpu
 expect --quick -- configure build tests-gpu sanitizer-memcheck sanitizer-synccheck bench-gpu-variants \
-  -- tests-cpu bench-gpu-dense demo-gpu
+  -- tests-cpu bench-gpu-dense demo-gpu bench-gpu-windows
 expect --quick --no-bench -- configure build tests-gpu sanitizer-racecheck \
   -- tests-cpu bench-gpu-variants bench-gpu-dense demo-gpu
 }
