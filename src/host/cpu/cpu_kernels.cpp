@@ -6,6 +6,7 @@
 // (fast-math folds NaN checks away). BIONMDA_CPU_ISA names the namespace of
 // this compilation (generic or avx2).
 #include <algorithm>
+#include <cstring>
 #include <type_traits>
 
 #include "bionmda/detail/post_args.hpp"
@@ -93,6 +94,22 @@ struct byte_mask {
   bool operator()(std::int64_t i) const { return p[i - offset] != 0; }
 };
 
+// The 8 flag bytes (0 or 1, least significant bit first) of each byte of a
+// bit mask, as one little-endian 64-bit word: a 32-bit word of spikes becomes
+// 32 flags in four loads and four stores.
+struct byte_flag_table {
+  std::uint64_t of[256];
+  constexpr byte_flag_table() : of() {
+    for (unsigned v = 0; v < 256; ++v) {
+      std::uint64_t word = 0;
+      for (unsigned j = 0; j < 8; ++j) word |= static_cast<std::uint64_t>((v >> j) & 1u) << (8 * j);
+      of[v] = word;
+    }
+  }
+};
+constexpr byte_flag_table byte_flags{};
+static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "byte_flags assumes little-endian bytes");
+
 // No spike at any element.
 struct no_spike {
   bool operator()(std::int64_t) const { return false; }
@@ -127,7 +144,10 @@ inline void step_tile(const state_ptrs<Real>& s, const model_args<Real>& m, cons
       for (std::int64_t w = i0 >> 5; w * 32 < i1; ++w) {
         const std::uint32_t v = words[w];
         std::uint8_t* f = flags + (w * 32 - i0);
-        for (int j = 0; j < 32; ++j) f[j] = static_cast<std::uint8_t>((v >> j) & 1u);
+        for (int q = 0; q < 4; ++q) {
+          const std::uint64_t eight = byte_flags.of[(v >> (8 * q)) & 0xffu];
+          std::memcpy(f + 8 * q, &eight, sizeof eight);
+        }
       }
     } else {
       for (std::int64_t i = i0; i < i1; ++i) flags[i - i0] = spikes(row + i, b, i) ? 1 : 0;
@@ -176,6 +196,17 @@ void run_window(const state_ptrs<Real>& s, const model_args<Real>& m, const Wind
         const std::int64_t q0 = recording ? rec.lower_bound(b * N + s0) : 0;
         const std::int64_t q1 = recording ? rec.lower_bound(b * N + s1) : 0;
         for (std::int64_t k = 0; k < steps; ++k) {
+          // The next step's spikes of this block lie a whole step's mask
+          // away, where no hardware prefetcher looks: fetch them now.
+          if (k + 1 < steps) {
+            if constexpr (std::is_same_v<Window, window_bits>) {
+              const std::uint32_t* next = w.words + (k + 1) * w.step_stride + b * w.words_per_row + (s0 >> 5);
+              for (std::int64_t q = 0; q < (s1 - s0 + 31) / 32; q += 16) __builtin_prefetch(next + q);
+            } else if constexpr (std::is_same_v<Window, window_dense>) {
+              const std::uint8_t* next = w.mask + (k + 1) * w.step_stride + b * N + s0;
+              for (std::int64_t q = 0; q < s1 - s0; q += 64) __builtin_prefetch(next + q);
+            }
+          }
           step_tile<Real, PerUnit, Wide>(s, m, w.at(k), b, s0, s1, flags);
           if (rec.history != nullptr) {  // element-major [B*N][K] on the CPU
             Real* h = rec.history + (b * N) * steps + k;
