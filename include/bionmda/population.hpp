@@ -301,14 +301,13 @@ class population {
                       const detail::post_outputs<Real>& out, cudaStream_t stream);
   /**
    * @brief A window with the per-post sums of every step into g_post
-   *        [K][B][n_post]: per-synapse mode when history is null (a
-   *        presynaptic window input), else per-presynaptic mode with history
-   *        [K][B*N] as scratch. Only enqueues (a host-memory input on the
+   *        [K][B][n_post]: per-synapse mode (a presynaptic window input), or
+   *        per-presynaptic mode with history (K*B*N values) as scratch. Only enqueues (a host-memory input on the
    *        CUDA backend waits). The map's arguments are checked by postsynaptic_map.
    */
   template <class Real>
   void window_with_post(std::int64_t steps, const window_input& input, const detail::post_args<Real>& map,
-                        Real* g_post, Real* history, cudaStream_t stream);
+                        Real* g_post, bool per_synapse, Real* history, cudaStream_t stream);
   /** @brief Per-presynaptic mode: the per-post sums of the current g. Only enqueues. */
   template <class Real>
   void sum_post(const detail::post_args<Real>& map, const detail::post_outputs<Real>& out,

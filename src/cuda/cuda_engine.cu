@@ -97,9 +97,12 @@ struct cuda_backend {
     }
   }
 
+  // Step-major: the window kernel's stores of each step are coalesced.
+  static bool history_by_element(std::int64_t, std::int64_t, std::size_t) { return false; }
+
   template <class Real>
-  static void sum_post_window(const context& c, const post_args<Real>& map, const Real* history, std::int64_t steps,
-                              Real* g_post, cudaStream_t stream) {
+  static void sum_post_window(const context& c, const post_args<Real>& map, const Real* history, bool,
+                              std::int64_t steps, Real* g_post, cudaStream_t stream) {
     launch_1d<post_sum_window_kernel<Real>, step_block_size>(map.n_post * map.batch * 32, c.multiprocessors, stream,
                                                              map, history, steps, g_post);
   }

@@ -20,7 +20,8 @@
 //   step_window(ctx, state, args, window, steps, record, stream)  K fused steps, Window a detail::window_*
 //   events_to_bits(ctx, offsets, elements, steps, units, batch, bits, stream)  events -> [K][B][W] bits
 //   step_window_post(ctx, state, args, window, steps, map, g_post, stream)    per-synapse window
-//   sum_post_window(ctx, map, history, steps, g_post, stream)                 per-presynaptic sums of a window
+//   history_by_element(steps, elements, real_size)  the layout of a window's g history
+//   sum_post_window(ctx, map, history, by_element, steps, g_post, stream)     per-presynaptic sums of a window
 //   fill(ctx, p, n, value, stream), fill_uniform(ctx, p, n, key, low, high, stream)
 #include <algorithm>
 #include <cstdint>
@@ -156,8 +157,9 @@ class engine_impl final : public typed_engine<Real> {
     const typename Backend::scope guard(ctx_);
     window_record<Real> rec{rec_sorted_.data(), rec_slot_.data(), 0, nullptr, nullptr};
     rec.history = history;
+    rec.history_by_element = Backend::history_by_element(steps, units_ * batch_, sizeof(Real));
     std::visit([&](const auto& input) { window_with(input, steps, first_step, rec, stream); }, in);
-    Backend::sum_post_window(ctx_, map, history, steps, g_post, stream);
+    Backend::sum_post_window(ctx_, map, history, rec.history_by_element, steps, g_post, stream);
   }
 
   void set_recorded(const std::int64_t* elements, std::int64_t count, cudaStream_t stream) override {

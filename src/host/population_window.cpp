@@ -160,9 +160,8 @@ void population::step_window(std::int64_t steps, const window_input& input, cons
 
 template <class Real>
 void population::window_with_post(std::int64_t steps, const window_input& input, const detail::post_args<Real>& map,
-                                  Real* g_post, Real* history, cudaStream_t stream) {
+                                  Real* g_post, bool per_synapse, Real* history, cudaStream_t stream) {
   check_window(steps, input);
-  const bool per_synapse = history == nullptr;
   const bool host_input = std::visit(
       [](const auto& in) {
         using T = std::decay_t<decltype(in)>;
@@ -211,9 +210,11 @@ void population::set_recorded_elements(host_span<const std::int64_t> elements, c
 std::int64_t population::recorded_count() const noexcept { return n_rec_; }
 
 template void population::window_with_post<float>(std::int64_t, const window_input&,
-                                                   const detail::post_args<float>&, float*, float*, cudaStream_t);
+                                                   const detail::post_args<float>&, float*, bool, float*,
+                                                   cudaStream_t);
 template void population::window_with_post<double>(std::int64_t, const window_input&,
-                                                    const detail::post_args<double>&, double*, double*, cudaStream_t);
+                                                    const detail::post_args<double>&, double*, bool, double*,
+                                                    cudaStream_t);
 template void population::step_window<float>(std::int64_t, const window_input&, const window_trace<float>&,
                                               cudaStream_t);
 template void population::step_window<double>(std::int64_t, const window_input&, const window_trace<double>&,

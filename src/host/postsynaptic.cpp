@@ -230,14 +230,14 @@ template <class Real>
 void postsynaptic_map::step_window_async(population& pop, std::int64_t steps, const window_input& input,
                                          device_span<Real> g_post, cudaStream_t stream) const {
   const detail::post_outputs<Real> out = outputs<Real>(pop, g_post, device_span<const Real>{}, device_span<Real>{}, steps);
-  pop.window_with_post<Real>(steps, input, args<Real>(), out.g_post, window_history<Real>(pop, steps), stream);
+  pop.window_with_post<Real>(steps, input, args<Real>(), out.g_post, per_synapse_, window_history<Real>(pop, steps), stream);
 }
 
 template <class Real>
 void postsynaptic_map::step_window(population& pop, std::int64_t steps, const window_input& input,
                                    host_span<Real> g_post) const {
   const detail::post_outputs<Real> out = outputs<Real>(pop, g_post, host_span<const Real>{}, host_span<Real>{}, steps);
-  pop.window_with_post<Real>(steps, input, args<Real>(), out.g_post, window_history<Real>(pop, steps), nullptr);
+  pop.window_with_post<Real>(steps, input, args<Real>(), out.g_post, per_synapse_, window_history<Real>(pop, steps), nullptr);
 }
 
 template void postsynaptic_map::step_window_async<float>(population&, std::int64_t, const window_input&,

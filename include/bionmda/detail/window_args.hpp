@@ -112,9 +112,13 @@ struct window_record {
   Real* __restrict__ g;                      ///< [K][count], or null
   Real* __restrict__ x;                      ///< [K][count], or null
   /// g of every element after each step, or null: element-major [B*N][K] on
-  /// the CPU (a synapse's K values are contiguous for the per-post sums),
-  /// step-major [K][B*N] on the GPU (coalesced stores).
+  /// the CPU while the history fits in cache (a synapse's K values are
+  /// contiguous for the per-post sums), else step-major [K][B*N] (always on
+  /// the GPU: coalesced stores).
   Real* __restrict__ history = nullptr;
+  /// The history's layout: element-major [B*N][K] when true, else step-major
+  /// [K][B*N] (the backend's choice: Backend::history_by_element).
+  bool history_by_element = false;
 
   BIONMDA_HD bool active() const { return count > 0 && (g != nullptr || x != nullptr); }
   /// Writes the values of sorted record r after step k.

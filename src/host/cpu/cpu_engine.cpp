@@ -124,15 +124,31 @@ struct cpu_backend {
     cpu_window_post(s, m, w, steps, map, g_post, c.exec(s.units * s.batch));
   }
 
-  // The per-post sums of each step of a window from the g history [B*N][K]
-  // (element-major: a source's K values are contiguous). Each row reads its
-  // synapses once per block of steps and adds them into one sum per step,
-  // synapse after synapse, in the order of sum_post (the same bits).
+  // A window's g history is element-major (each source's K values in one
+  // place, read once per synapse) while it fits in this budget; beyond it
+  // every synapse's gather would miss the cache, and the history is
+  // step-major, summed one step after another as single steps are.
+  static constexpr std::int64_t history_cache_bytes = std::int64_t{8} << 20;
+  static bool history_by_element(std::int64_t steps, std::int64_t elements, std::size_t real_size) {
+    return elements <= history_cache_bytes / static_cast<std::int64_t>(real_size) / std::max<std::int64_t>(steps, 1);
+  }
+
+  // The per-post sums of each step of a window from the g history, each row
+  // summed synapse after synapse in the order of sum_post (the same bits).
   template <class Real>
-  static void sum_post_window(const context& c, const post_args<Real>& a, const Real* history, std::int64_t steps,
-                              Real* g_post, cudaStream_t) {
-    constexpr std::int64_t step_block = 64;
+  static void sum_post_window(const context& c, const post_args<Real>& a, const Real* history, bool by_element,
+                              std::int64_t steps, Real* g_post, cudaStream_t stream) {
     const std::int64_t rows = a.n_post * a.batch;
+    if (!by_element) {  // [K][B*N]: the single step's sums, step after step
+      for (std::int64_t k = 0; k < steps; ++k) {
+        sum_post(c, a, history + k * a.units * a.batch, post_outputs<Real>{g_post + k * rows, nullptr, nullptr},
+                 stream);
+      }
+      return;
+    }
+    // [B*N][K]: each row reads its synapses once per block of steps and adds
+    // them into one sum per step.
+    constexpr std::int64_t step_block = 64;
     parallel_for(c.exec(rows * steps, post_parallel_threshold), (rows + rows_per_item - 1) / rows_per_item,
                  [&](std::int64_t item) {
                    Real acc[step_block];

@@ -208,9 +208,13 @@ void run_window(const state_ptrs<Real>& s, const model_args<Real>& m, const Wind
             }
           }
           step_tile<Real, PerUnit, Wide>(s, m, w.at(k), b, s0, s1, flags);
-          if (rec.history != nullptr) {  // element-major [B*N][K] on the CPU
-            Real* h = rec.history + (b * N) * steps + k;
-            for (std::int64_t i = s0; i < s1; ++i) h[i * steps] = s.g[b * N + i];
+          if (rec.history != nullptr) {
+            if (rec.history_by_element) {  // [B*N][K]
+              Real* h = rec.history + (b * N) * steps + k;
+              for (std::int64_t i = s0; i < s1; ++i) h[i * steps] = s.g[b * N + i];
+            } else {  // [K][B*N]
+              std::copy(s.g + b * N + s0, s.g + b * N + s1, rec.history + k * N * s.batch + b * N + s0);
+            }
           }
           for (std::int64_t r = q0; r < q1; ++r) rec.put(k, r, s.g[rec.element[r]], s.x[rec.element[r]]);
         }

@@ -1,0 +1,222 @@
+// postsynaptic_map::step_window: g_post after every step of a window,
+// [K][B][n_post], against K single steps followed by the per-step sums
+// (per-presynaptic: pop.step + compute; per-synapse: map.step), bit for bit,
+// in both precisions, batch 1 and 3, with per-unit parameters, windows of 1 to
+// 200 steps, and both layouts of the CPU's g history (element-major while it
+// fits in cache, step-major beyond); and every refusal.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <random>
+#include <string>
+#include <type_traits>
+#include <vector>
+
+#include "bionmda/bionmda.hpp"
+
+namespace {
+
+using namespace bionmda;
+
+template <class Real>
+constexpr precision precision_of = std::is_same_v<Real, float> ? precision::float32 : precision::float64;
+
+template <class T>
+::testing::AssertionResult same_bits(const T* got, const T* want, std::size_t n, const std::string& what) {
+  for (std::size_t k = 0; k < n; ++k) {
+    if (std::memcmp(&got[k], &want[k], sizeof(T)) != 0) {
+      return ::testing::AssertionFailure() << what << "[" << k << "] = " << got[k] << ", expected " << want[k];
+    }
+  }
+  return ::testing::AssertionSuccess();
+}
+
+// Random post-major CSR: n_post rows of 0..max_degree synapses from [0, n_src).
+csr_connectivity random_csr(std::int64_t n_post, std::int64_t n_src, int max_degree, std::mt19937_64& rng) {
+  csr_connectivity c;
+  c.n_post = n_post;
+  c.row_offsets.push_back(0);
+  for (std::int64_t j = 0; j < n_post; ++j) {
+    const int degree = static_cast<int>(rng() % static_cast<std::uint64_t>(max_degree + 1));
+    for (int q = 0; q < degree; ++q) {
+      c.source.push_back(static_cast<std::int32_t>(rng() % static_cast<std::uint64_t>(n_src)));
+      c.gmax.push_back(0.05 + static_cast<double>(rng() % 1000) / 1000.0);
+    }
+    c.row_offsets.push_back(static_cast<std::int64_t>(c.source.size()));
+  }
+  return c;
+}
+
+population_config config(std::int64_t units, std::int64_t batch, precision p, bool per_unit) {
+  population_config c;
+  c.units = units;
+  c.batch = batch;
+  c.dt = 0.1;
+  c.precision = p;
+  c.backend = backend::cpu;
+  c.threads = 2;
+  c.params.T_dur = 0.45;  // 5-step pulses: they cross the edges of windows of 3
+  if (per_unit) {
+    std::vector<double> a(static_cast<std::size_t>(units));
+    for (std::int64_t i = 0; i < units; ++i) a[static_cast<std::size_t>(i)] = 0.5 + 0.01 * static_cast<double>(i % 97);
+    c.params.alpha1 = a;
+  }
+  return c;
+}
+
+struct post_case {
+  std::int64_t n_pre;  // presynaptic neurons (per-presynaptic: the population's units)
+  std::int64_t n_post;
+  int max_degree;
+  std::int64_t batch;
+  bool per_unit;
+  std::vector<std::int64_t> windows;  // K of each window, one after another
+};
+
+template <class Real>
+void check_per_presynaptic(const post_case& pc) {
+  std::mt19937_64 rng(42 + static_cast<std::uint64_t>(pc.n_pre));
+  const csr_connectivity conn = random_csr(pc.n_post, pc.n_pre, pc.max_degree, rng);
+  const population_config cfg = config(pc.n_pre, pc.batch, precision_of<Real>, pc.per_unit);
+  population win(cfg), ref(cfg);
+  const postsynaptic_map map_w(win, conn), map_r(ref, conn);
+  const std::int64_t rows = pc.n_post * pc.batch, n = pc.n_pre * pc.batch;
+  std::vector<Real> g_step(static_cast<std::size_t>(rows));
+  for (const std::int64_t K : pc.windows) {
+    std::vector<std::uint8_t> spikes(static_cast<std::size_t>(K * n));
+    for (auto& s : spikes) s = rng() % 7 == 0;
+    std::vector<Real> g_post(static_cast<std::size_t>(K * rows), Real(-1));
+    map_w.step_window<Real>(win, K, dense_window(host_span<const std::uint8_t>(spikes)), host_span<Real>(g_post));
+    for (std::int64_t k = 0; k < K; ++k) {
+      ref.step(dense_mask(host_span<const std::uint8_t>(spikes.data() + k * n, n)));
+      map_r.compute<Real>(ref, host_span<Real>(g_step));
+      ASSERT_TRUE(same_bits(g_post.data() + k * rows, g_step.data(), g_step.size(),
+                            "g_post of step " + std::to_string(k) + " of a window of " + std::to_string(K)));
+    }
+  }
+  EXPECT_EQ(win.g(), ref.g());
+  EXPECT_EQ(win.x(), ref.x());
+  EXPECT_EQ(win.countdown(), ref.countdown());
+  EXPECT_EQ(win.step_count(), ref.step_count());
+}
+
+template <class Real>
+void check_per_synapse(const post_case& pc, bool bits) {
+  std::mt19937_64 rng(7 + static_cast<std::uint64_t>(pc.n_post));
+  const csr_connectivity conn = random_csr(pc.n_post, pc.n_pre, pc.max_degree, rng);
+  const auto synapses = static_cast<std::int64_t>(conn.source.size());
+  const population_config cfg = config(synapses, pc.batch, precision_of<Real>, pc.per_unit);
+  population win(cfg), ref(cfg);
+  const postsynaptic_map map_w = postsynaptic_map::per_synapse(win, conn, pc.n_pre);
+  const postsynaptic_map map_r = postsynaptic_map::per_synapse(ref, conn, pc.n_pre);
+  const std::int64_t rows = pc.n_post * pc.batch, n = pc.n_pre * pc.batch;
+  const std::int64_t words = (pc.n_pre + 31) / 32;
+  std::vector<Real> g_step(static_cast<std::size_t>(rows));
+  for (const std::int64_t K : pc.windows) {
+    std::vector<std::uint8_t> spikes(static_cast<std::size_t>(K * n));
+    for (auto& s : spikes) s = rng() % 5 == 0;
+    std::vector<std::uint32_t> packed(static_cast<std::size_t>(K * pc.batch * words), 0);
+    for (std::int64_t k = 0; k < K; ++k) {
+      for (std::int64_t b = 0; b < pc.batch; ++b) {
+        for (std::int64_t p = 0; p < pc.n_pre; ++p) {
+          if (spikes[static_cast<std::size_t>(k * n + b * pc.n_pre + p)] != 0) {
+            packed[static_cast<std::size_t>((k * pc.batch + b) * words + p / 32)] |= 1u << (p % 32);
+          }
+        }
+      }
+    }
+    std::vector<Real> g_post(static_cast<std::size_t>(K * rows), Real(-1));
+    if (bits) {
+      map_w.step_window<Real>(win, K, presynaptic_bit_window(host_span<const std::uint32_t>(packed)),
+                              host_span<Real>(g_post));
+    } else {
+      map_w.step_window<Real>(win, K, presynaptic_window(host_span<const std::uint8_t>(spikes)),
+                              host_span<Real>(g_post));
+    }
+    for (std::int64_t k = 0; k < K; ++k) {
+      map_r.step<Real>(ref, host_span<const std::uint8_t>(spikes.data() + k * n, n), host_span<Real>(g_step));
+      ASSERT_TRUE(same_bits(g_post.data() + k * rows, g_step.data(), g_step.size(),
+                            "g_post of step " + std::to_string(k) + " of a window of " + std::to_string(K)));
+    }
+  }
+  EXPECT_EQ(win.g(), ref.g());
+  EXPECT_EQ(win.x(), ref.x());
+  EXPECT_EQ(win.countdown(), ref.countdown());
+}
+
+const std::vector<post_case>& cases() {
+  static const std::vector<post_case> c = {
+      {1, 1, 1, 1, false, {1, 1, 3}},
+      {300, 200, 40, 1, false, {1, 3, 3, 64, 5}},
+      {300, 200, 40, 3, true, {2, 3, 7}},
+      {1000, 50, 300, 2, false, {200, 3}},  // long rows
+      // 40000 units x 3 x 32 steps x 4 B = 15 MB: past the CPU's 8 MiB budget,
+      // so the g history is step-major; 3 steps stay element-major.
+      {40000, 500, 60, 3, false, {32, 3, 1}},
+  };
+  return c;
+}
+
+class WindowPost : public ::testing::TestWithParam<std::size_t> {};
+
+TEST_P(WindowPost, PerPresynapticFloat32) { check_per_presynaptic<float>(cases()[GetParam()]); }
+TEST_P(WindowPost, PerPresynapticFloat64) { check_per_presynaptic<double>(cases()[GetParam()]); }
+TEST_P(WindowPost, PerSynapseBytesFloat32) { check_per_synapse<float>(cases()[GetParam()], false); }
+TEST_P(WindowPost, PerSynapseBitsFloat64) { check_per_synapse<double>(cases()[GetParam()], true); }
+TEST_P(WindowPost, PerSynapseBitsFloat32) { check_per_synapse<float>(cases()[GetParam()], true); }
+
+INSTANTIATE_TEST_SUITE_P(Cases, WindowPost, ::testing::Range<std::size_t>(0, 5));
+
+// Every refusal leaves the population as it was.
+TEST(WindowPostRefusals, BadCallsChangeNothing) {
+  std::mt19937_64 rng(3);
+  const csr_connectivity conn = random_csr(20, 30, 6, rng);
+  population pre(config(30, 2, precision::float32, false));
+  const postsynaptic_map map(pre, conn);
+  population syn(config(static_cast<std::int64_t>(conn.source.size()), 2, precision::float32, false));
+  const postsynaptic_map per_syn = postsynaptic_map::per_synapse(syn, conn, 30);
+  const std::int64_t K = 4;
+  std::vector<std::uint8_t> spikes(static_cast<std::size_t>(K * 30 * 2), 1);
+  std::vector<float> g_post(static_cast<std::size_t>(K * 20 * 2));
+  std::vector<double> g_post64(g_post.size());
+  const auto before = pre.g();
+  const auto expect_refused = [&](auto&& call, const char* words) {
+    try {
+      call();
+      ADD_FAILURE() << "accepted; expected a refusal naming " << words;
+    } catch (const invalid_argument& e) {
+      EXPECT_NE(std::string(e.what()).find(words), std::string::npos) << e.what();
+    }
+    EXPECT_EQ(pre.g(), before);
+    EXPECT_EQ(pre.step_count(), 0);
+    EXPECT_EQ(syn.step_count(), 0);
+  };
+  const host_span<const std::uint8_t> s(spikes);
+  expect_refused([&] { map.step_window<float>(pre, K, dense_window(s), host_span<float>(g_post.data(), 159)); },
+                 "g_post");
+  expect_refused([&] { map.step_window<float>(pre, K, dense_window(s), host_span<float>(nullptr, 160)); },
+                 "null");
+  expect_refused([&] { map.step_window<float>(pre, -1, dense_window(s), host_span<float>(g_post.data(), 0)); },
+                 "steps");
+  expect_refused([&] { map.step_window<double>(pre, K, dense_window(s), host_span<double>(g_post64)); },
+                 "precision");
+  expect_refused([&] { map.step_window<float>(pre, K + 1, dense_window(s), host_span<float>(g_post.data(), 200)); },
+                 "window spike mask");
+  expect_refused(
+      [&] { map.step_window<float>(pre, K, poisson{std::nan(""), 1}, host_span<float>(g_post)); }, "Poisson");
+  // A per-synapse map takes presynaptic windows only.
+  expect_refused([&] { per_syn.step_window<float>(syn, K, poisson{10.0, 1}, host_span<float>(g_post)); },
+                 "presynaptic window");
+  expect_refused([&] { per_syn.step_window<float>(syn, K, no_spikes{}, host_span<float>(g_post)); },
+                 "presynaptic window");
+  // The map belongs to another population.
+  expect_refused([&] { map.step_window<float>(syn, K, dense_window(s), host_span<float>(g_post)); },
+                 "other than the one");
+  // Zero steps: nothing happens, nothing is written.
+  map.step_window<float>(pre, 0, no_spikes{}, host_span<float>(g_post.data(), 0));
+  EXPECT_EQ(pre.step_count(), 0);
+}
+
+}  // namespace
