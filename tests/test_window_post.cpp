@@ -220,3 +220,44 @@ TEST(WindowPostRefusals, BadCallsChangeNothing) {
 }
 
 }  // namespace
+
+namespace {
+
+// A trace may not share memory with the state the window reads (nor have a negative size).
+TEST(WindowTraceRefusals, TraceOverlappingTheStateOrNegativeIsRefused) {
+  bionmda::population_config c;
+  c.units = 64;
+  c.backend = bionmda::backend::cpu;
+  bionmda::population pop(c);
+  const std::vector<std::int64_t> rec = {0, 5, 63};
+  pop.set_recorded_elements(bionmda::host_span<const std::int64_t>(rec));
+  const bionmda::state_view<float> st = pop.view_f32();
+  std::vector<float> ok(3 * 4);
+  const auto before = pop.g();
+  for (float* alias : {st.g, st.x + 40, reinterpret_cast<float*>(st.countdown)}) {
+    EXPECT_THROW(pop.step_window(4, bionmda::no_spikes{},
+                                 bionmda::window_trace<float>(bionmda::host_span<float>(alias, 12),
+                                                              bionmda::host_span<float>(ok))),
+                 bionmda::invalid_argument);
+  }
+  EXPECT_THROW(pop.step_window(4, bionmda::no_spikes{},
+                               bionmda::window_trace<float>(bionmda::host_span<float>(ok),
+                                                            bionmda::host_span<float>(st.x + 60, 12))),
+               bionmda::invalid_argument);
+  EXPECT_EQ(pop.g(), before);
+  EXPECT_EQ(pop.step_count(), 0);
+  // n_rec = 0: a negative size is still refused.
+  pop.set_recorded_elements(bionmda::host_span<const std::int64_t>());
+  EXPECT_THROW(pop.step_window(4, bionmda::no_spikes{},
+                               bionmda::window_trace<float>(bionmda::host_span<float>(ok.data(), -1),
+                                                            bionmda::host_span<float>())),
+               bionmda::invalid_argument);
+  // Separate memory is accepted.
+  std::vector<float> tg(12), tx(12);
+  pop.set_recorded_elements(bionmda::host_span<const std::int64_t>(rec));
+  pop.step_window(4, bionmda::no_spikes{},
+                  bionmda::window_trace<float>(bionmda::host_span<float>(tg), bionmda::host_span<float>(tx)));
+  EXPECT_EQ(pop.step_count(), 4);
+}
+
+}  // namespace

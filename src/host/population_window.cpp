@@ -2,6 +2,7 @@
 // state changes, then handed to the engine as one call.
 #include <cmath>
 #include <cstdint>
+#include <tuple>
 #include <type_traits>
 #include <variant>
 
@@ -114,6 +115,8 @@ void population::window_async(std::int64_t steps, const window_input& input, con
                                                 << " memory for a population whose state is in "
                                                 << (space() == memory_space::host ? "host" : "device") << " memory");
     const std::int64_t need = checked_product(steps, n_rec_, 1, "a window trace");
+    BIONMDA_EXPECTS(trace.g_size >= 0 && trace.x_size >= 0,
+                    "the window trace has a negative size (g " << trace.g_size << ", x " << trace.x_size << ")");
     BIONMDA_EXPECTS(trace.g != nullptr || trace.g_size == 0, "the window trace's g is a null pointer");
     BIONMDA_EXPECTS(trace.x != nullptr || trace.x_size == 0, "the window trace's x is a null pointer");
     BIONMDA_EXPECTS(trace.g == nullptr || trace.g_size >= need,
@@ -122,6 +125,23 @@ void population::window_async(std::int64_t steps, const window_input& input, con
     BIONMDA_EXPECTS(trace.x == nullptr || trace.x_size >= need,
                     "the window trace's x has " << trace.x_size << " elements; " << steps << " steps x " << n_rec_
                                                 << " recorded elements need " << need);
+    // The window writes the trace while it reads the state: they must not share memory.
+    const state_view<Real> st = typed<Real>().view();
+    const auto overlaps = [](const void* a, std::int64_t a_bytes, const void* b, std::int64_t b_bytes) {
+      const auto a0 = reinterpret_cast<std::uintptr_t>(a), b0 = reinterpret_cast<std::uintptr_t>(b);
+      return a_bytes > 0 && b_bytes > 0 && a0 < b0 + static_cast<std::uintptr_t>(b_bytes) &&
+             b0 < a0 + static_cast<std::uintptr_t>(a_bytes);
+    };
+    const std::int64_t n = st.elements();
+    for (const auto& [out, size, name] : {std::tuple{trace.g, trace.g_size, "g"}, std::tuple{trace.x, trace.x_size, "x"}}) {
+      if (out == nullptr) continue;
+      const std::int64_t bytes =
+          size > INT64_MAX / static_cast<std::int64_t>(sizeof(Real)) ? INT64_MAX : size * static_cast<std::int64_t>(sizeof(Real));
+      BIONMDA_EXPECTS(!overlaps(out, bytes, st.g, n * static_cast<std::int64_t>(sizeof(Real))) &&
+                          !overlaps(out, bytes, st.x, n * static_cast<std::int64_t>(sizeof(Real))) &&
+                          !overlaps(out, bytes, st.countdown, n * 2),
+                      "the window trace's " << name << " overlaps the population's own state");
+    }
   }
   if (steps == 0) return;
   if (config_.precision == precision::float32) {
