@@ -65,6 +65,67 @@ __device__ __forceinline__ void store4(double* p, const double (&v)[4]) {
 template <class Gate>
 inline constexpr bool needs_unit_index = std::is_same_v<Gate, gate_presynaptic>;
 
+/// (batch, unit) of the chunk's elements e0 .. e0+3.
+__device__ __forceinline__ void chunk_indices(std::int64_t e0, std::int64_t n_units, std::int64_t (&unit)[chunk],
+                                              std::int64_t (&row)[chunk]) {
+  std::int64_t b = e0 / n_units;
+  std::int64_t i = e0 - b * n_units;
+#pragma unroll
+  for (int k = 0; k < chunk; ++k) {
+    unit[k] = i;
+    row[k] = b;
+    if (++i == n_units) {
+      i = 0;
+      ++b;
+    }
+  }
+}
+
+/// g, x and the countdown of the chunk at e0 (zeros past the last element);
+/// full: all four exist, read with wide loads.
+template <bool Streaming, class Real>
+__device__ __forceinline__ void load_chunk(const state_ptrs<Real>& s, std::int64_t e0, std::int64_t elements, bool full,
+                                           Real (&g)[chunk], Real (&x)[chunk], countdown_t (&cd)[chunk]) {
+  if (full) {
+    load4<Streaming>(s.g + e0, g);
+    load4<Streaming>(s.x + e0, x);
+    const ushort4 c4 = load<Streaming>(reinterpret_cast<const ushort4*>(s.countdown + e0));
+    cd[0] = c4.x; cd[1] = c4.y; cd[2] = c4.z; cd[3] = c4.w;
+  } else {
+#pragma unroll
+    for (int k = 0; k < chunk; ++k) {
+      const bool in = e0 + k < elements;
+      g[k] = in ? s.g[e0 + k] : Real(0);
+      x[k] = in ? s.x[e0 + k] : Real(0);
+      cd[k] = in ? s.countdown[e0 + k] : countdown_t{0};
+    }
+  }
+}
+
+/// Stores g and x of the chunk, and the countdown where it changed from before
+/// (it changes only while a pulse starts, runs or ends).
+template <bool Streaming, class Real>
+__device__ __forceinline__ void store_chunk(const state_ptrs<Real>& s, std::int64_t e0, std::int64_t elements,
+                                            bool full, const Real (&g)[chunk], const Real (&x)[chunk],
+                                            const countdown_t (&next)[chunk], const countdown_t (&before)[chunk]) {
+  if (full) {
+    store4<Streaming>(s.g + e0, g);
+    store4<Streaming>(s.x + e0, x);
+    if (next[0] != before[0] || next[1] != before[1] || next[2] != before[2] || next[3] != before[3]) {
+      *reinterpret_cast<ushort4*>(s.countdown + e0) = make_ushort4(next[0], next[1], next[2], next[3]);
+    }
+  } else {
+#pragma unroll
+    for (int k = 0; k < chunk; ++k) {
+      if (e0 + k < elements) {
+        s.g[e0 + k] = g[k];
+        s.x[e0 + k] = x[k];
+        if (next[k] != before[k]) s.countdown[e0 + k] = next[k];
+      }
+    }
+  }
+}
+
 /**
  * @tparam PerUnit   parameters are per-unit arrays (else uniform values)
  * @tparam Streaming evict-first cache hints on the state (BIONMDA_CUDA_STREAMING=1)
@@ -88,49 +149,23 @@ __global__ void __launch_bounds__(step_block_size)
     // (batch, unit) of each element, only where parameters or input need them.
     std::int64_t unit[chunk] = {};
     std::int64_t row[chunk] = {};
-    if constexpr (with_index) {
-      std::int64_t b = e0 / n_units;
-      std::int64_t i = e0 - b * n_units;
-#pragma unroll
-      for (int k = 0; k < chunk; ++k) {
-        unit[k] = i;
-        row[k] = b;
-        if (++i == n_units) {
-          i = 0;
-          ++b;
-        }
-      }
-    }
+    if constexpr (with_index) chunk_indices(e0, n_units, unit, row);
 
     Real g[chunk], x[chunk];
     countdown_t cd[chunk];
     bool spike[chunk];
-    if (full) {
-      load4<Streaming>(s.g + e0, g);
-      load4<Streaming>(s.x + e0, x);
-      const ushort4 c4 = load<Streaming>(reinterpret_cast<const ushort4*>(s.countdown + e0));
-      cd[0] = c4.x; cd[1] = c4.y; cd[2] = c4.z; cd[3] = c4.w;
-      if constexpr (std::is_same_v<Spikes, gate_dense>) {
-        if (mask_vec) {
-          const uchar4 m4 = load<Streaming>(reinterpret_cast<const uchar4*>(spikes.mask + e0));
-          spike[0] = m4.x != 0; spike[1] = m4.y != 0; spike[2] = m4.z != 0; spike[3] = m4.w != 0;
-        } else {
-#pragma unroll
-          for (int k = 0; k < chunk; ++k) spike[k] = spikes(e0 + k, 0, 0);
-        }
+    load_chunk<Streaming>(s, e0, elements, full, g, x, cd);
+    if constexpr (std::is_same_v<Spikes, gate_dense>) {
+      if (full && mask_vec) {
+        const uchar4 m4 = load<Streaming>(reinterpret_cast<const uchar4*>(spikes.mask + e0));
+        spike[0] = m4.x != 0; spike[1] = m4.y != 0; spike[2] = m4.z != 0; spike[3] = m4.w != 0;
       } else {
 #pragma unroll
-        for (int k = 0; k < chunk; ++k) spike[k] = spikes(e0 + k, row[k], unit[k]);
+        for (int k = 0; k < chunk; ++k) spike[k] = e0 + k < elements && spikes(e0 + k, 0, 0);
       }
     } else {
 #pragma unroll
-      for (int k = 0; k < chunk; ++k) {
-        const bool in = e0 + k < elements;
-        g[k] = in ? s.g[e0 + k] : Real(0);
-        x[k] = in ? s.x[e0 + k] : Real(0);
-        cd[k] = in ? s.countdown[e0 + k] : countdown_t{0};
-        spike[k] = in && spikes(e0 + k, row[k], unit[k]);
-      }
+      for (int k = 0; k < chunk; ++k) spike[k] = e0 + k < elements && spikes(e0 + k, row[k], unit[k]);
     }
 
     countdown_t next[chunk];
@@ -144,23 +179,7 @@ __global__ void __launch_bounds__(step_block_size)
       }
     }
 
-    if (full) {
-      store4<Streaming>(s.g + e0, g);
-      store4<Streaming>(s.x + e0, x);
-      // The countdown changes only while a pulse starts, runs or ends.
-      if (next[0] != cd[0] || next[1] != cd[1] || next[2] != cd[2] || next[3] != cd[3]) {
-        *reinterpret_cast<ushort4*>(s.countdown + e0) = make_ushort4(next[0], next[1], next[2], next[3]);
-      }
-    } else {
-#pragma unroll
-      for (int k = 0; k < chunk; ++k) {
-        if (e0 + k < elements) {
-          s.g[e0 + k] = g[k];
-          s.x[e0 + k] = x[k];
-          if (next[k] != cd[k]) s.countdown[e0 + k] = next[k];
-        }
-      }
-    }
+    store_chunk<Streaming>(s, e0, elements, full, g, x, next, cd);
   }
 }
 

@@ -42,36 +42,11 @@ __global__ void __launch_bounds__(step_block_size)
 
     std::int64_t unit[chunk] = {};
     std::int64_t row[chunk] = {};
-    if constexpr (with_index) {
-      std::int64_t b = e0 / n_units;
-      std::int64_t i = e0 - b * n_units;
-#pragma unroll
-      for (int k = 0; k < chunk; ++k) {
-        unit[k] = i;
-        row[k] = b;
-        if (++i == n_units) {
-          i = 0;
-          ++b;
-        }
-      }
-    }
+    if constexpr (with_index) chunk_indices(e0, n_units, unit, row);
 
     Real g[chunk], x[chunk];
     countdown_t cd[chunk], cd0[chunk];
-    if (full) {
-      load4<false>(s.g + e0, g);
-      load4<false>(s.x + e0, x);
-      const ushort4 c4 = *reinterpret_cast<const ushort4*>(s.countdown + e0);
-      cd[0] = c4.x; cd[1] = c4.y; cd[2] = c4.z; cd[3] = c4.w;
-    } else {
-#pragma unroll
-      for (int k = 0; k < chunk; ++k) {
-        const bool in = e0 + k < elements;
-        g[k] = in ? s.g[e0 + k] : Real(0);
-        x[k] = in ? s.x[e0 + k] : Real(0);
-        cd[k] = in ? s.countdown[e0 + k] : countdown_t{0};
-      }
-    }
+    load_chunk<false>(s, e0, elements, full, g, x, cd);
 #pragma unroll
     for (int k = 0; k < chunk; ++k) cd0[k] = cd[k];
 
@@ -139,22 +114,7 @@ __global__ void __launch_bounds__(step_block_size)
       }
     }
 
-    if (full) {
-      store4<false>(s.g + e0, g);
-      store4<false>(s.x + e0, x);
-      if (cd[0] != cd0[0] || cd[1] != cd0[1] || cd[2] != cd0[2] || cd[3] != cd0[3]) {
-        *reinterpret_cast<ushort4*>(s.countdown + e0) = make_ushort4(cd[0], cd[1], cd[2], cd[3]);
-      }
-    } else {
-#pragma unroll
-      for (int k = 0; k < chunk; ++k) {
-        if (e0 + k < elements) {
-          s.g[e0 + k] = g[k];
-          s.x[e0 + k] = x[k];
-          if (cd[k] != cd0[k]) s.countdown[e0 + k] = cd[k];
-        }
-      }
-    }
+    store_chunk<false>(s, e0, elements, full, g, x, cd, cd0);
   }
 }
 

@@ -156,18 +156,25 @@ inline void step_tile(const state_ptrs<Real>& s, const model_args<Real>& m, cons
   }
 }
 
-template <class Real, bool PerUnit, bool Wide, class Spikes>
-void run(const state_ptrs<Real>& s, const model_args<Real>& m, Spikes spikes, const cpu_exec& exec) {
+// Calls body(b, i0, i1, flags) for every tile [i0, i1) of every batch row b,
+// spread over the team, with subnormals flushed and tile bytes of scratch.
+template <class Real, class Body>
+void for_each_tile(const state_ptrs<Real>& s, const cpu_exec& exec, Body body) {
   const std::int64_t N = s.units;
   const std::int64_t tiles_per_row = (N + tile - 1) / tile;
-  const std::int64_t tiles = tiles_per_row * s.batch;
-  parallel_for(exec, tiles, [&](std::int64_t t) {
+  parallel_for(exec, tiles_per_row * s.batch, [&](std::int64_t t) {
       const flush_subnormals ftz;
       const std::int64_t b = t / tiles_per_row;
       const std::int64_t i0 = (t - b * tiles_per_row) * tile;
-      const std::int64_t i1 = std::min(N, i0 + tile);
       alignas(64) std::uint8_t flags[tile];
-      step_tile<Real, PerUnit, Wide>(s, m, spikes, b, i0, i1, flags);
+      body(b, i0, std::min(N, i0 + tile), flags);
+  });
+}
+
+template <class Real, bool PerUnit, bool Wide, class Spikes>
+void run(const state_ptrs<Real>& s, const model_args<Real>& m, Spikes spikes, const cpu_exec& exec) {
+  for_each_tile(s, exec, [&](std::int64_t b, std::int64_t i0, std::int64_t i1, std::uint8_t* flags) {
+    step_tile<Real, PerUnit, Wide>(s, m, spikes, b, i0, i1, flags);
   });
 }
 
@@ -178,15 +185,8 @@ template <class Real, bool PerUnit, bool Wide, class Window>
 void run_window(const state_ptrs<Real>& s, const model_args<Real>& m, const Window& w, std::int64_t steps,
                 const window_record<Real>& rec, const cpu_exec& exec) {
   const std::int64_t N = s.units;
-  const std::int64_t tiles_per_row = (N + tile - 1) / tile;
-  const std::int64_t tiles = tiles_per_row * s.batch;
-  parallel_for(exec, tiles, [&](std::int64_t t) {
-      const flush_subnormals ftz;
-      const std::int64_t b = t / tiles_per_row;
-      const std::int64_t i0 = (t - b * tiles_per_row) * tile;
-      const std::int64_t i1 = std::min(N, i0 + tile);
-      const bool recording = rec.active();
-      alignas(64) std::uint8_t flags[tile];
+  const bool recording = rec.active();
+  for_each_tile(s, exec, [&](std::int64_t b, std::int64_t i0, std::int64_t i1, std::uint8_t* flags) {
       // The tile in blocks that stay in L1 through all the steps. A block
       // starts at a multiple of window_block from the tile's start, so the
       // SIMD loop groups the same elements into vectors as the step does
