@@ -7,6 +7,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -107,17 +108,62 @@ std::pair<nb::ndarray<nb::numpy, T>, T*> new_numpy(std::initializer_list<std::si
   return {nb::ndarray<nb::numpy, T>(data, shape, owner), data};
 }
 
+/**
+ * @brief Any Python object that NumPy can turn into an array (a number, a
+ *        list, a NumPy or DLPack array), converted by the function taking it;
+ *        stubs name it numpy.typing.ArrayLike.
+ */
+struct array_like {
+  nb::object obj;
+};
+
 /** @brief Converts a number, or anything NumPy can turn into float64, into an array. */
 nb::ndarray<const double, nb::c_contig, nb::device::cpu> as_float64(nb::handle h);
 
-/** @brief A 1-D integer array in host memory (converted when needed). */
-template <class T>
-using host_index_array = nb::ndarray<const T, nb::ndim<1>, nb::c_contig, nb::device::cpu>;
+/**
+ * @brief An array of integers as a contiguous T array: an exact-dtype array
+ *        (host or device, DLPack) as is, anything else through NumPy;
+ *        non-integer data raises TypeError naming `what`.
+ */
+nb::object as_integer_array(nb::handle h, nb::dlpack::dtype dtype, const char* numpy_dtype, const char* what);
+
 /** @brief A 1-D integer array in host or device memory (converted when needed). */
 template <class T>
 using index_array = nb::ndarray<const T, nb::ndim<1>, nb::c_contig>;
+
+/** @brief A 1-D integer array of T from any array-like (see as_integer_array). */
+template <class T>
+index_array<T> to_index_array(const array_like& a, const char* what) {
+  index_array<T> out;
+  if (nb::try_cast(a.obj, out, false)) return out;
+  const char* numpy_dtype = std::is_same_v<T, std::int32_t> ? "int32" : "int64";
+  return nb::cast<index_array<T>>(as_integer_array(a.obj, nb::dtype<T>(), numpy_dtype, what), false);
+}
+
+/** @brief As to_index_array, refusing device memory (for arguments the library takes on the host). */
+template <class T>
+index_array<T> to_host_index_array(const array_like& a, const char* what) {
+  index_array<T> out = to_index_array<T>(a, what);
+  if (space_of(out, what) != memory_space::host) raise_value_error(std::string(what) + " must be in host memory");
+  return out;
+}
 
 void bind_population(nb::module_& m);
 void bind_postsynaptic(nb::module_& m);
 
 }  // namespace bionmda::python
+
+namespace nanobind::detail {
+/// Accepts any object; the binding converts it where it knows the dtype.
+template <>
+struct type_caster<bionmda::python::array_like> {
+  NB_TYPE_CASTER(bionmda::python::array_like, const_name("numpy.typing.ArrayLike"))
+  bool from_python(handle src, uint8_t, cleanup_list*) noexcept {
+    value.obj = borrow(src);
+    return true;
+  }
+  static handle from_cpp(const bionmda::python::array_like& v, rv_policy, cleanup_list*) noexcept {
+    return v.obj.inc_ref();
+  }
+};
+}  // namespace nanobind::detail

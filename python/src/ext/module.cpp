@@ -56,6 +56,19 @@ nb::ndarray<const double, nb::c_contig, nb::device::cpu> as_float64(nb::handle h
   return nb::cast<nb::ndarray<const double, nb::c_contig, nb::device::cpu>>(a);
 }
 
+nb::object as_integer_array(nb::handle h, nb::dlpack::dtype, const char* numpy_dtype, const char* what) {
+  nb::module_ np = nb::module_::import_("numpy");
+  nb::object a = np.attr("asarray")(h);
+  const std::string kind = nb::cast<std::string>(a.attr("dtype").attr("kind"));
+  const auto size = nb::cast<std::int64_t>(a.attr("size"));
+  if (kind != "i" && kind != "u" && size > 0) {
+    throw nb::type_error(("bionmda: " + std::string(what) + " must be integers; got " +
+                          nb::cast<std::string>(nb::str(a.attr("dtype"))))
+                             .c_str());
+  }
+  return np.attr("ascontiguousarray")(a.attr("ravel")(), nb::arg("dtype") = numpy_dtype);
+}
+
 namespace {
 
 nb::dict info_dict(const checkpoint_info& info) {

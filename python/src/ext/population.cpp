@@ -88,27 +88,7 @@ void construct(py_population* self, std::int64_t units, std::int64_t batch, doub
   new (self) py_population(std::move(pop));
 }
 
-/** @brief The constructor's signature (defaults from the parameter table) and docstring. */
-const std::string& init_signature() {
-  static const std::string sig = [] {
-    std::string s =
-        "def __init__(self, units: int, batch: int = 1, dt: float = 0.1, precision: str = 'float32', "
-        "backend: str = 'auto', *";
-    for (const parameter_info& p : kinetic_parameters) {
-      s += ", ";
-      s += p.name;
-      s += ": float | numpy.typing.ArrayLike = ";
-      std::string v = std::to_string(p.default_value);
-      while (v.size() > 1 && v.back() == '0' && v[v.size() - 2] != '.') v.pop_back();
-      s += v;
-    }
-    s += ", g0: float | numpy.typing.ArrayLike = 0.0, x0: float | numpy.typing.ArrayLike = 0.0, "
-         "threads: int = 0, device: int = 0, host_input_staging: bool = True) -> None";
-    return s;
-  }();
-  return sig;
-}
-
+/** @brief The constructor's docstring, with the units and defaults of the parameter table. */
 const std::string& init_doc() {
   static const std::string doc = [] {
     std::string s =
@@ -321,13 +301,14 @@ void bind_population(nb::module_& m) {
   cls.def(
       "__init__",
       [](py_population* self, std::int64_t units, std::int64_t batch, double dt, const std::string& precision,
-         const std::string& backend_name, nb::handle alpha1, nb::handle beta1, nb::handle alpha2, nb::handle beta2,
-         nb::handle T, nb::handle T_dur, nb::handle g0, nb::handle x0, int threads, int device,
-         bool host_input_staging) {
-        construct(self, units, batch, dt, precision, backend_name, {alpha1, beta1, alpha2, beta2, T, T_dur}, g0, x0,
-                  threads, device, host_input_staging);
+         const std::string& backend_name, const array_like& alpha1, const array_like& beta1,
+         const array_like& alpha2, const array_like& beta2, const array_like& T, const array_like& T_dur,
+         const array_like& g0, const array_like& x0, int threads, int device, bool host_input_staging) {
+        construct(self, units, batch, dt, precision, backend_name,
+                  {alpha1.obj, beta1.obj, alpha2.obj, beta2.obj, T.obj, T_dur.obj}, g0.obj, x0.obj, threads, device,
+                  host_input_staging);
       },
-      nb::sig(init_signature().c_str()), "units"_a, "batch"_a = 1, "dt"_a = 0.1, "precision"_a = "float32",
+      "units"_a, "batch"_a = 1, "dt"_a = 0.1, "precision"_a = "float32",
       "backend"_a = "auto", nb::kw_only(), "alpha1"_a = kinetic_parameters[0].default_value,
       "beta1"_a = kinetic_parameters[1].default_value, "alpha2"_a = kinetic_parameters[2].default_value,
       "beta2"_a = kinetic_parameters[3].default_value, "T"_a = kinetic_parameters[4].default_value,
@@ -377,7 +358,8 @@ void bind_population(nb::module_& m) {
          "Raises ValueError for a wrong size or shape, TypeError for another dtype; nothing changes.")
       .def(
           "step_events",
-          [](py_population& p, index_array<std::int64_t> elements) {
+          [](py_population& p, const array_like& events) {
+            const index_array<std::int64_t> elements = to_index_array<std::int64_t>(events, "events");
             spike_input in = no_spikes{};
             const auto n = size_of(elements);
             if (space_of(elements, "events") == memory_space::host) {
@@ -411,7 +393,8 @@ void bind_population(nb::module_& m) {
           "by (seed, step_count, e), identical on the CPU and the GPU.")
       .def(
           "set_presynaptic_sources",
-          [](py_population& p, host_index_array<std::int32_t> sources, std::int64_t n_pre) {
+          [](py_population& p, const array_like& sources_in, std::int64_t n_pre) {
+            const auto sources = to_host_index_array<std::int32_t>(sources_in, "presynaptic sources");
             const host_span<const std::int32_t> s(sources.data(), size_of(sources));
             locked(p, [&](population& pop) { pop.set_presynaptic_sources(s, n_pre); });
           },
@@ -457,8 +440,10 @@ void bind_population(nb::module_& m) {
               .c_str())
       .def(
           "step_window_events",
-          [](py_population& p, std::int64_t steps, index_array<std::int64_t> offsets,
-             index_array<std::int64_t> elements, bool record) {
+          [](py_population& p, std::int64_t steps, const array_like& offsets_in, const array_like& events,
+             bool record) {
+            const index_array<std::int64_t> offsets = to_index_array<std::int64_t>(offsets_in, "event offsets");
+            const index_array<std::int64_t> elements = to_index_array<std::int64_t>(events, "events");
             const memory_space s = space_of(offsets, "event offsets");
             if (space_of(elements, "events") != s) raise_value_error("event offsets and events must live in the same memory");
             window_input in = no_spikes{};
@@ -478,7 +463,8 @@ void bind_population(nb::module_& m) {
               .c_str())
       .def(
           "set_recorded_elements",
-          [](py_population& p, host_index_array<std::int64_t> elements) {
+          [](py_population& p, const array_like& recorded) {
+            const auto elements = to_host_index_array<std::int64_t>(recorded, "recorded elements");
             const host_span<const std::int64_t> e(elements.data(), size_of(elements));
             locked(p, [&](population& pop) { pop.set_recorded_elements(e); });
           },
@@ -504,23 +490,24 @@ void bind_population(nb::module_& m) {
           "A copy of the pulse steps left per element, [B][N] uint16.")
       .def(
           "set_g",
-          [](py_population& p, nb::handle values) {
-            auto a = as_float64(values);
+          [](py_population& p, const array_like& values) {
+            auto a = as_float64(values.obj);
             const host_span<const double> v(a.data(), size_of(a));
             locked(p, [&](population& pop) { pop.set_g(v); });
           },
           "values"_a, "Overwrites g with N*B values ([B][N]) or N values for every batch entry, each in [0, 1].")
       .def(
           "set_x",
-          [](py_population& p, nb::handle values) {
-            auto a = as_float64(values);
+          [](py_population& p, const array_like& values) {
+            auto a = as_float64(values.obj);
             const host_span<const double> v(a.data(), size_of(a));
             locked(p, [&](population& pop) { pop.set_x(v); });
           },
           "values"_a, "Overwrites x, as set_g.")
       .def(
           "gather",
-          [](py_population& p, host_index_array<std::int64_t> elements) {
+          [](py_population& p, const array_like& selected) {
+            const auto elements = to_host_index_array<std::int64_t>(selected, "elements");
             const auto n = static_cast<std::size_t>(elements.size());
             auto [g_arr, g_data] = new_numpy<double>({n});
             auto [x_arr, x_data] = new_numpy<double>({n});

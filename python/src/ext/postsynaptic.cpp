@@ -23,10 +23,10 @@ struct py_post_map {
   py_population* pop;
 };
 
-csr_connectivity make_csr(nb::handle row_offsets, nb::handle source, nb::handle gmax) {
-  const auto rows = nb::cast<host_index_array<std::int64_t>>(row_offsets);
-  const auto src = nb::cast<host_index_array<std::int32_t>>(source);
-  const auto w = as_float64(gmax);
+csr_connectivity make_csr(const array_like& row_offsets, const array_like& source, const array_like& gmax) {
+  const auto rows = to_host_index_array<std::int64_t>(row_offsets, "row_offsets");
+  const auto src = to_host_index_array<std::int32_t>(source, "source");
+  const auto w = as_float64(gmax.obj);
   csr_connectivity c;
   c.n_post = rows.size() == 0 ? 0 : static_cast<std::int64_t>(rows.size()) - 1;
   c.row_offsets.assign(rows.data(), rows.data() + rows.size());
@@ -59,14 +59,14 @@ std::vector<Real> voltages(nb::handle V, std::int64_t batch, std::int64_t n_post
  *        on the CPU backend, device spans on CUDA (copied back here).
  */
 template <class Real, class Kernel>
-nb::object per_post(py_post_map& m, std::optional<nb::handle> V, Kernel&& kernel) {
+nb::object per_post(py_post_map& m, std::optional<array_like> V, Kernel&& kernel) {
   population& pop0 = m.pop->pop;
   const std::int64_t B = pop0.batch();
   const std::int64_t P = m.map.n_post();
   const std::int64_t n = B * P;
   std::vector<Real> v;
-  if (V && !V->is_none()) v = voltages<Real>(*V, B, P);
-  const bool with_current = V && !V->is_none();
+  const bool with_current = V.has_value() && !V->obj.is_none();
+  if (with_current) v = voltages<Real>(V->obj, B, P);
   auto [g_arr, g_data] = new_numpy<Real>({static_cast<std::size_t>(B), static_cast<std::size_t>(P)});
   auto [i_arr, i_data] = new_numpy<Real>({static_cast<std::size_t>(with_current ? B : 0),
                                           static_cast<std::size_t>(with_current ? P : 0)});
@@ -91,7 +91,7 @@ nb::object per_post(py_post_map& m, std::optional<nb::handle> V, Kernel&& kernel
 }
 
 template <class Real>
-nb::object compute(py_post_map& m, std::optional<nb::handle> V) {
+nb::object compute(py_post_map& m, std::optional<array_like> V) {
   return per_post<Real>(m, V, [&](population& pop, auto g, auto v, auto i) {
     if constexpr (std::is_same_v<decltype(g), host_span<Real>>) {
       m.map.compute<Real>(pop, g, v, i);
@@ -102,7 +102,7 @@ nb::object compute(py_post_map& m, std::optional<nb::handle> V) {
 }
 
 template <class Real>
-nb::object step(py_post_map& m, const any_array& pre, std::optional<nb::handle> V) {
+nb::object step(py_post_map& m, const any_array& pre, std::optional<array_like> V) {
   if (!is_byte_mask(pre)) {
     throw nb::type_error(
         ("bionmda: presynaptic spikes must have one byte per element (uint8 or bool); got " + dtype_name(pre)).c_str());
@@ -140,17 +140,14 @@ void bind_postsynaptic(nb::module_& m) {
                           "(nS * mV = pA). Positive I depolarises. Sums run in a fixed order.")
       .def(
           "__init__",
-          [](py_post_map* self, nb::object pop, nb::handle row_offsets, nb::handle source, nb::handle gmax, double E,
+          [](py_post_map* self, nb::handle_t<py_population> pop, const array_like& row_offsets, const array_like& source, const array_like& gmax, double E,
              double cc_Mg, double alpha, double beta, double V_offset) {
             py_population& p = nb::cast<py_population&>(pop);
             csr_connectivity conn = make_csr(row_offsets, source, gmax);
             const mg_block mg = make_mg(E, cc_Mg, alpha, beta, V_offset);
             postsynaptic_map map = locked(p, [&](population& q) { return postsynaptic_map(q, std::move(conn), mg); });
-            new (self) py_post_map(std::move(map), std::move(pop));
+            new (self) py_post_map(std::move(map), nb::borrow<nb::object>(pop));
           },
-          nb::sig("def __init__(self, pop: Population, row_offsets: numpy.typing.ArrayLike, "
-                  "source: numpy.typing.ArrayLike, gmax: numpy.typing.ArrayLike, *, E: float = 0.0, "
-                  "cc_Mg: float = 1.2, alpha: float = 0.062, beta: float = 3.57, V_offset: float = 0.0) -> None"),
           "pop"_a, "row_offsets"_a, "source"_a, "gmax"_a, nb::kw_only(), "E"_a = 0.0, "cc_Mg"_a = 1.2,
           "alpha"_a = 0.062, "beta"_a = 3.57, "V_offset"_a = 0.0,
           "Per-presynaptic mode: every synapse sees the g of its source unit. Post-major CSR:\n"
@@ -159,19 +156,15 @@ void bind_postsynaptic(nb::module_& m) {
           "Raises ValueError for malformed connectivity (naming the field and index).")
       .def_static(
           "per_synapse",
-          [](nb::object pop, nb::handle row_offsets, nb::handle source, nb::handle gmax, std::int64_t n_pre, double E,
+          [](nb::handle_t<py_population> pop, const array_like& row_offsets, const array_like& source, const array_like& gmax, std::int64_t n_pre, double E,
              double cc_Mg, double alpha, double beta, double V_offset) {
             py_population& p = nb::cast<py_population&>(pop);
             csr_connectivity conn = make_csr(row_offsets, source, gmax);
             const mg_block mg = make_mg(E, cc_Mg, alpha, beta, V_offset);
             postsynaptic_map map =
                 locked(p, [&](population& q) { return postsynaptic_map::per_synapse(q, std::move(conn), n_pre, mg); });
-            return new py_post_map(std::move(map), std::move(pop));
+            return new py_post_map(std::move(map), nb::borrow<nb::object>(pop));
           },
-          nb::sig("def per_synapse(pop: Population, row_offsets: numpy.typing.ArrayLike, "
-                  "source: numpy.typing.ArrayLike, gmax: numpy.typing.ArrayLike, n_pre: int, *, E: float = 0.0, "
-                  "cc_Mg: float = 1.2, alpha: float = 0.062, beta: float = 3.57, V_offset: float = 0.0) "
-                  "-> PostsynapticMap"),
           "pop"_a, "row_offsets"_a, "source"_a, "gmax"_a, "n_pre"_a, nb::kw_only(), "E"_a = 0.0, "cc_Mg"_a = 1.2,
           "alpha"_a = 0.062, "beta"_a = 3.57, "V_offset"_a = 0.0, nb::rv_policy::take_ownership,
           "Per-synapse mode: pop's units are the synapses in CSR order (pop.units == nnz);\n"
@@ -186,7 +179,7 @@ void bind_postsynaptic(nb::module_& m) {
           "population", [](const py_post_map& m) { return m.pop_object; }, "The population the map reads.")
       .def(
           "compute",
-          [](py_post_map& m, std::optional<nb::handle> V) {
+          [](py_post_map& m, std::optional<array_like> V) {
             if (m.pop->pop.precision() == precision::float32) return compute<float>(m, V);
             return compute<double>(m, V);
           },
@@ -195,7 +188,7 @@ void bind_postsynaptic(nb::module_& m) {
           "precision; with V (membrane potentials [B][n_post] in mV) returns (g_post, I).")
       .def(
           "step",
-          [](py_post_map& m, const any_array& pre_spikes, std::optional<nb::handle> V) {
+          [](py_post_map& m, const any_array& pre_spikes, std::optional<array_like> V) {
             if (m.pop->pop.precision() == precision::float32) return step<float>(m, pre_spikes, V);
             return step<double>(m, pre_spikes, V);
           },
