@@ -63,7 +63,7 @@ nb::object as_integer_array(nb::handle h, nb::dlpack::dtype, const char* numpy_d
   const auto size = nb::cast<std::int64_t>(a.attr("size"));
   if (kind != "i" && kind != "u" && size > 0) {
     throw nb::type_error(("bionmda: " + std::string(what) + " must be integers; got " +
-                          nb::cast<std::string>(nb::str(a.attr("dtype"))))
+                          nb::cast<std::string>(a.attr("dtype").attr("name")))
                              .c_str());
   }
   return np.attr("ascontiguousarray")(a.attr("ravel")(), nb::arg("dtype") = numpy_dtype);
