@@ -85,7 +85,7 @@ memory_space space_of(const Array& a, const char* what) {
 }
 
 /** @brief Any C-contiguous array, of any dtype and device (spike masks, bit words). */
-using any_array = nb::ndarray<nb::c_contig>;
+using any_array = nb::ndarray<nb::ro, nb::c_contig>;
 
 /** @brief A spike-mask array's bytes: uint8, int8 or bool, one byte per element. */
 bool is_byte_mask(const any_array& a);
