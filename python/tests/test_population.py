@@ -169,3 +169,17 @@ def test_zero_units():
     pop.step(np.zeros((2, 0), np.uint8))
     pop.step_window(3)
     assert pop.g.shape == (2, 0) and pop.step_count == 5
+
+
+def test_stubs_and_docstrings_are_installed():
+    import ast
+    import pathlib
+
+    stub = pathlib.Path(bionmda.__file__).with_name("_bionmda.pyi")
+    tree = ast.parse(stub.read_text())
+    classes = {n.name for n in tree.body if isinstance(n, ast.ClassDef)}
+    assert {"Population", "PostsynapticMap"} <= classes
+    assert (pathlib.Path(bionmda.__file__).with_name("py.typed")).exists()
+    doc = bionmda.Population.__init__.__doc__
+    for unit in ("[1/ms]", "[1/(ms*mM)]", "[mM]", "[ms]"):
+        assert unit in doc

@@ -412,6 +412,8 @@ void bind_population(nb::module_& m) {
            const window_input in = spikes ? dense_or_bits(p.pop, steps, *spikes) : window_input(no_spikes{});
            return run_window(p, steps, in, record);
          },
+         nb::sig("def step_window(self, steps: int, spikes: numpy.typing.ArrayLike | None = None, *, "
+                 "record: bool = False) -> tuple[numpy.typing.NDArray, numpy.typing.NDArray] | None"),
          "steps"_a, "spikes"_a = nb::none(), nb::kw_only(), "record"_a = false,
          (std::string("Advances `steps` (K) steps in one pass over the state, with the spikes of all of them:\n"
                       "[K][B][N] bytes (uint8 or bool), or [K][B][ceil(N/32)] uint32 bit words (unit i is bit\n"
@@ -423,6 +425,8 @@ void bind_population(nb::module_& m) {
           [](py_population& p, std::int64_t steps, const any_array& spikes, bool record) {
             return run_window(p, steps, presynaptic_dense_or_bits(p.pop, steps, spikes), record);
           },
+          nb::sig("def step_window_presynaptic(self, steps: int, spikes: numpy.typing.ArrayLike, *, "
+                  "record: bool = False) -> tuple[numpy.typing.NDArray, numpy.typing.NDArray] | None"),
           "steps"_a, "spikes"_a, nb::kw_only(), "record"_a = false,
           (std::string("As step_window with presynaptic spikes: [K][B][N_pre] bytes or [K][B][ceil(N_pre/32)]\n"
                        "uint32 words, gathered through the presynaptic sources.") +
@@ -433,6 +437,8 @@ void bind_population(nb::module_& m) {
           [](py_population& p, std::int64_t steps, double rate_hz, std::uint64_t seed, bool record) {
             return run_window(p, steps, poisson{rate_hz, seed}, record);
           },
+          nb::sig("def step_window_poisson(self, steps: int, rate_hz: float, seed: int = 0, *, "
+                  "record: bool = False) -> tuple[numpy.typing.NDArray, numpy.typing.NDArray] | None"),
           "steps"_a, "rate_hz"_a, "seed"_a = 0, nb::kw_only(), "record"_a = false,
           (std::string("As step_window with Poisson input at rate_hz [Hz]: step k of the window is keyed by\n"
                        "step_count + k, so it draws exactly the spikes of K calls of step_poisson.") +
@@ -456,6 +462,8 @@ void bind_population(nb::module_& m) {
             }
             return run_window(p, steps, in, record);
           },
+          nb::sig("def step_window_events(self, steps: int, offsets: numpy.typing.ArrayLike, "
+                  "elements: numpy.typing.ArrayLike, *, record: bool = False) -> tuple[numpy.typing.NDArray, numpy.typing.NDArray] | None"),
           "steps"_a, "offsets"_a, "elements"_a, nb::kw_only(), "record"_a = false,
           (std::string("As step_window with sparse events: the events of step k are\n"
                        "elements[offsets[k]:offsets[k+1]] (K+1 int64 offsets from 0 to len(elements)).") +
@@ -472,10 +480,10 @@ void bind_population(nb::module_& m) {
 
   // --- State --------------------------------------------------------------
   cls.def_prop_ro(
-         "g", [](py_population& p) { return copy_state(p, state_field::g); },
+         "g", [](py_population& p) { return copy_state(p, state_field::g); }, nb::sig("def g(self) -> numpy.typing.NDArray"),
          "A copy of g (open fraction, dimensionless) as a [B][N] NumPy array in the state's precision.")
       .def_prop_ro(
-          "x", [](py_population& p) { return copy_state(p, state_field::x); },
+          "x", [](py_population& p) { return copy_state(p, state_field::x); }, nb::sig("def x(self) -> numpy.typing.NDArray"),
           "A copy of x (auxiliary state, dimensionless) as a [B][N] NumPy array in the state's precision.")
       .def_prop_ro(
           "countdown",
@@ -487,7 +495,7 @@ void bind_population(nb::module_& m) {
             // A new array with its own owner: never reference_internal, a property's default.
             return nb::cast(arr, nb::rv_policy::automatic);
           },
-          "A copy of the pulse steps left per element, [B][N] uint16.")
+          nb::sig("def countdown(self) -> numpy.typing.NDArray"), "A copy of the pulse steps left per element, [B][N] uint16.")
       .def(
           "set_g",
           [](py_population& p, const array_like& values) {
@@ -518,7 +526,7 @@ void bind_population(nb::module_& m) {
             });
             return nb::make_tuple(g_arr, x_arr);
           },
-          "elements"_a,
+          nb::sig("def gather(self, elements: numpy.typing.ArrayLike) -> tuple[numpy.typing.NDArray, numpy.typing.NDArray]"), "elements"_a,
           "(g, x) of the elements e = b*N + i as float64, gathered where the state lives.")
       .def(
           "reset", [](py_population& p) { locked(p, [](population& pop) { pop.reset(); }); },

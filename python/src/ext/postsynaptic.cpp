@@ -176,14 +176,15 @@ void bind_postsynaptic(nb::module_& m) {
           "is_per_synapse", [](const py_post_map& m) { return m.map.is_per_synapse(); },
           "True for a map made by per_synapse().")
       .def_prop_ro(
-          "population", [](const py_post_map& m) { return m.pop_object; }, "The population the map reads.")
+          "population", [](const py_post_map& m) { return m.pop_object; }, nb::sig("def population(self) -> Population"),
+          "The population the map reads.")
       .def(
           "compute",
           [](py_post_map& m, std::optional<array_like> V) {
             if (m.pop->pop.precision() == precision::float32) return compute<float>(m, V);
             return compute<double>(m, V);
           },
-          "V"_a = nb::none(),
+          nb::sig("def compute(self, V: numpy.typing.ArrayLike | None = None) -> numpy.typing.NDArray | tuple[numpy.typing.NDArray, numpy.typing.NDArray]"), "V"_a = nb::none(),
           "Per-presynaptic mode: g_post [B][n_post] from the population's current g, in its\n"
           "precision; with V (membrane potentials [B][n_post] in mV) returns (g_post, I).")
       .def(
@@ -192,6 +193,8 @@ void bind_postsynaptic(nb::module_& m) {
             if (m.pop->pop.precision() == precision::float32) return step<float>(m, pre_spikes, V);
             return step<double>(m, pre_spikes, V);
           },
+          nb::sig("def step(self, pre_spikes: numpy.typing.ArrayLike, V: numpy.typing.ArrayLike | None = None) -> "
+                  "numpy.typing.NDArray | tuple[numpy.typing.NDArray, numpy.typing.NDArray]"),
           "pre_spikes"_a, "V"_a = nb::none(),
           "Per-synapse mode: advances the population one step with the presynaptic mask\n"
           "[B][n_pre] (one byte each) and returns g_post [B][n_post], or (g_post, I) with V [mV].");
