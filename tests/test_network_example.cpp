@@ -42,7 +42,7 @@ std::string read_all(const fs::path& p) {
 }
 
 // Runs the example with `args`; the exit status, stderr in *err.
-int run_example(const std::string& args, std::string* err = nullptr) {
+[[maybe_unused]] int run_example(const std::string& args, std::string* err = nullptr) {
   const fs::path e = fs::temp_directory_path() / ("bionmda_network_" + std::to_string(::getpid()) + ".err");
   const std::string cmd = std::string("'") + BIONMDA_NETWORK_PATH + "' " + args + " > /dev/null 2> '" + e.string() + "'";
   const int status = std::system(cmd.c_str());
