@@ -74,6 +74,8 @@ void population::check_window(std::int64_t steps, const window_input& input) con
             check_space<where>(backend_, "window event list");
             BIONMDA_EXPECTS(steps < INT64_MAX, "a window of " << steps << " steps has too many step offsets");
             check_span(in.step_offsets, steps + 1, "window event step offsets [K+1]");
+            // The events become a bit mask of the window (K*B*ceil(N/32) words).
+            (void)checked_product(steps, B, detail::bit_words(N), "the bit mask of a window's events");
             BIONMDA_EXPECTS(in.elements.size >= 0, "window events has a negative size " << in.elements.size);
             BIONMDA_EXPECTS(in.elements.data != nullptr || in.elements.size == 0, "window events is a null pointer");
             if constexpr (where == memory_space::host) {
