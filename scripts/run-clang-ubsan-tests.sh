@@ -28,7 +28,8 @@ cmake -S . -B build-ubsan-clang -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=cl
   -DBIONMDA_BUILD_BENCHMARKS=OFF -DBIONMDA_BUILD_FUZZERS=OFF -DBIONMDA_WERROR=OFF "$@" >/dev/null
 cmake --build build-ubsan-clang -j"$(nproc)"
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:report_error_type=1
-# Every test but the bitwise fingerprints: they hold the GCC build's results
-# bit for bit, and clang's code rounds differently (the GCC builds run them).
-ctest --test-dir build-ubsan-clang --output-on-failure --no-tests=error -j"$(nproc)" -E '^bitwise_test\.'
+# Every test but the bitwise fingerprints (they hold the GCC build's results
+# bit for bit, and clang's code rounds differently; the GCC builds run them)
+# and the reruns on each CPU instruction set (.cpu_isa_*, run in the main build).
+ctest --test-dir build-ubsan-clang --output-on-failure --no-tests=error -j"$(nproc)" -E '^bitwise_test\.|\.cpu_isa_'
 

@@ -14,7 +14,9 @@ cmake --build build-asan -j"$(nproc)"
 # the library throws out_of_memory) as it does without ASan, instead of aborting.
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:strict_string_checks=1:allocator_may_return_null=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
-# The multi-chunk checkpoint round trips (millions of elements, minutes under
-# ASan) run in the main build; here the rest of the checkpoint tests cover the
-# same code on small files.
-ctest --test-dir build-asan --output-on-failure --no-tests=error -j"$(nproc)" -E 'CheckpointChunks'
+# Left to the main build: the multi-chunk checkpoint round trips (millions of
+# elements, minutes under ASan; the other checkpoint tests cover the same code
+# on small files), and the reruns of the scenario and window tests on each CPU
+# instruction set (.cpu_isa_*: the same code as the tests run here, on other
+# SIMD variants; minutes under ASan).
+ctest --test-dir build-asan --output-on-failure --no-tests=error -j"$(nproc)" -E 'CheckpointChunks|\.cpu_isa_'
