@@ -122,6 +122,14 @@ TEST(NetworkExample, WindowedLoopGivesThePerStepSpikes) {
   }
 }
 
+TEST(NetworkExample, UnwritableSpikesOutIsRefusedBeforeTheRun) {
+  std::string err;
+  // 10 s of network would take many seconds: refused at once, before the run.
+  EXPECT_EQ(run_example("--backend cpu --duration 10000 --raster '' --spikes-out /nonexistent-dir/s.csv", &err), 2);
+  EXPECT_NE(err.find("--spikes-out"), std::string::npos) << err;
+  EXPECT_NE(err.find("/nonexistent-dir/s.csv"), std::string::npos) << err;
+}
+
 TEST(NetworkExample, BadMinDelayIsRefused) {
   for (const char* delay : {"0", "-1", "0.15", "nan", "inf", "-0.1"}) {
     for (const char* loop : {"per-step", "window"}) {

@@ -280,6 +280,19 @@ network make_network(const options& o, std::mt19937_64& rng) {
 }
 
 // Every spike as CSV, `step,neuron`, via a temporary file renamed into place.
+// Refuses an output path that cannot be written before the run starts: its
+// temporary (FILE.tmp, renamed onto FILE at the end) is created and removed.
+void check_writable(const std::string& path, const char* option) {
+  if (path.empty()) return;
+  const std::string tmp = path + ".tmp";
+  {
+    std::ofstream f(tmp, std::ios::binary);
+    if (!f) throw usage_error{std::string(option) + ": cannot write " + tmp};
+  }
+  std::error_code ec;
+  std::filesystem::remove(tmp, ec);
+}
+
 void write_spikes(const std::string& path, const std::vector<spike>& spikes) {
   const std::string tmp = path + ".tmp";
   {
@@ -329,6 +342,7 @@ int main(int argc, char** argv) {
 
   try {
     const int D = delay_steps(o);
+    check_writable(o.spikes_out, "--spikes-out");
     std::mt19937_64 rng(o.seed);
     const network net = make_network(o, rng);
     const int n = net.n, n_exc = net.n_exc, n_inh = net.n_inh;
