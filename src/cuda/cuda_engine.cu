@@ -87,13 +87,21 @@ struct cuda_backend {
   static void step_window_post(const context& c, const state_ptrs<Real>& s, const model_args<Real>& m,
                                const Window& w, std::int64_t steps, const post_args<Real>& map, Real* g_post,
                                cudaStream_t stream) {
+    launch_post(c, s, m, w, steps, map, post_outputs_steps<Real>{g_post, map.n_post * s.batch}, stream);
+  }
+
+  // The per-synapse kernel for a step (window_single, outputs with the Mg
+  // current) or a window (g_post of every step).
+  template <class Real, class Window, class Outputs>
+  static void launch_post(const context& c, const state_ptrs<Real>& s, const model_args<Real>& m, const Window& w,
+                          std::int64_t steps, const post_args<Real>& map, const Outputs& outs, cudaStream_t stream) {
     const std::int64_t threads = map.n_post * s.batch * 32;
     if (m.per_unit) {
-      launch_1d<post_window_kernel<Real, true, Window>, step_block_size>(threads, c.multiprocessors, stream, s, m, w,
-                                                                         steps, map, g_post);
+      launch_1d<post_window_kernel<Real, true, Window, Outputs>, step_block_size>(threads, c.multiprocessors, stream,
+                                                                                  s, m, w, steps, map, outs);
     } else {
-      launch_1d<post_window_kernel<Real, false, Window>, step_block_size>(threads, c.multiprocessors, stream, s, m, w,
-                                                                          steps, map, g_post);
+      launch_1d<post_window_kernel<Real, false, Window, Outputs>, step_block_size>(threads, c.multiprocessors,
+                                                                                   stream, s, m, w, steps, map, outs);
     }
   }
 
@@ -121,13 +129,7 @@ struct cuda_backend {
   static void step_post(const context& c, const state_ptrs<Real>& s, const model_args<Real>& m,
                         const gate_presynaptic& gate, const post_args<Real>& map, const post_outputs<Real>& out,
                         cudaStream_t stream) {
-    const std::int64_t threads = map.n_post * s.batch * 32;
-    if (m.per_unit) {
-      launch_1d<post_step_kernel<Real, true>, step_block_size>(threads, c.multiprocessors, stream, s, m, gate, map, out);
-    } else {
-      launch_1d<post_step_kernel<Real, false>, step_block_size>(threads, c.multiprocessors, stream, s, m, gate, map,
-                                                                 out);
-    }
+    launch_post(c, s, m, window_single<gate_presynaptic>{gate}, 1, map, post_outputs_fixed<Real>{out}, stream);
   }
 
   template <class Real>

@@ -203,46 +203,6 @@ struct warp_rows {
         lane(static_cast<int>(threadIdx.x % 32)) {}
 };
 
-/**
- * Per-synapse mode: units are synapses sorted by postsynaptic neuron; one warp
- * per (batch, post) row updates the row's synapses (lanes take every 32nd)
- * and sums gmax * g from registers, so g goes from the update into the
- * reduction without a round trip through memory. No atomics: deterministic.
- */
-template <class Real, bool PerUnit>
-__global__ void __launch_bounds__(step_block_size)
-    post_step_kernel(state_ptrs<Real> s, model_args<Real> m, gate_presynaptic pre, post_args<Real> a,
-                     post_outputs<Real> out) {
-  const warp_rows w;
-  const std::int64_t rows = a.n_post * s.batch;
-  for (std::int64_t r = w.first; r < rows; r += w.stride) {
-    const std::int64_t b = r / a.n_post;
-    const std::int64_t j = r - b * a.n_post;
-    const std::int64_t row = b * s.units;
-    const std::uint8_t* mask = pre.mask + b * pre.n_pre;
-    Real acc = 0;
-    for (std::int64_t k = a.row_offsets[j] + w.lane; k < a.row_offsets[j + 1]; k += 32) {
-      const std::int64_t e = row + k;
-      Real g = s.g[e];
-      Real x = s.x[e];
-      const countdown_t cd = s.countdown[e];
-      const bool spike = mask[a.source[k]] != 0;
-      countdown_t next;
-      if constexpr (PerUnit) {
-        next = advance_unit(g, x, cd, spike, m.pulse[k], m.coeffs_of(k), m.dt, m.j_fast);
-      } else {
-        next = advance_unit(g, x, cd, spike, m.pulse_steps, m.coeffs, m.dt, m.j_fast);
-      }
-      s.g[e] = g;
-      s.x[e] = x;
-      if (next != cd) s.countdown[e] = next;
-      acc += a.gmax[k] * g;
-    }
-    const Real sum = warp_sum(acc);
-    if (w.lane == 0) finish_post_row(out, a.mg, r, sum);
-  }
-}
-
 /// Per-presynaptic mode: one warp per (batch, post) row sums gmax * g[source].
 template <class Real>
 __global__ void __launch_bounds__(step_block_size)

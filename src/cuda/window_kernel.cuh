@@ -118,15 +118,34 @@ __global__ void __launch_bounds__(step_block_size)
   }
 }
 
+/// Where the per-post sums of step k go: the same outputs every step (a
+/// single step, with the Mg current where V is given) ...
+template <class Real>
+struct post_outputs_fixed {
+  post_outputs<Real> out;
+  __device__ post_outputs<Real> at(std::int64_t) const { return out; }
+};
+/// ... or g_post[k] of a window, [K][B][n_post], without current.
+template <class Real>
+struct post_outputs_steps {
+  Real* g_post;
+  std::int64_t rows;  ///< B * n_post
+  __device__ post_outputs<Real> at(std::int64_t k) const { return post_outputs<Real>{g_post + k * rows, nullptr, nullptr}; }
+};
+
 /**
- * Per-synapse mode, a window: one warp per (batch, post) row runs the K steps
- * of the row's synapses, step after step (the row's state stays in cache
- * between them), and sums each step into g_post[k] as post_step_kernel does.
+ * Per-synapse mode: units are synapses sorted by postsynaptic neuron; one warp
+ * per (batch, post) row updates the row's synapses (lanes take every 32nd)
+ * and sums gmax * g from registers, so g goes from the update into the
+ * reduction without a round trip through memory. No atomics: deterministic.
+ * A window runs its steps one after another on the row (its state stays in
+ * cache between them), step k with the gates of w.at(k), its sums into
+ * outs.at(k); a single step is the window window_single.
  */
-template <class Real, bool PerUnit, class Window>
+template <class Real, bool PerUnit, class Window, class Outputs>
 __global__ void __launch_bounds__(step_block_size)
     post_window_kernel(state_ptrs<Real> s, model_args<Real> m, Window w, std::int64_t steps, post_args<Real> a,
-                       Real* __restrict__ g_post) {
+                       Outputs outs) {
   const warp_rows wr;
   const std::int64_t rows = a.n_post * s.batch;
   for (std::int64_t r = wr.first; r < rows; r += wr.stride) {
@@ -154,7 +173,7 @@ __global__ void __launch_bounds__(step_block_size)
         acc += a.gmax[k] * g;
       }
       const Real sum = warp_sum(acc);
-      if (wr.lane == 0) g_post[step * rows + r] = sum;
+      if (wr.lane == 0) finish_post_row(outs.at(step), a.mg, r, sum);
     }
   }
 }

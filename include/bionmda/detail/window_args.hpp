@@ -86,6 +86,13 @@ struct window_presynaptic_bits {
   }
 };
 
+/// One step as a window of one: the gate of a single step (e.g. the per-synapse step).
+template <class Gate>
+struct window_single {
+  Gate gate;
+  BIONMDA_HD Gate at(std::int64_t) const { return gate; }
+};
+
 /// Poisson: step k of the window is step first_step + k of the run, keyed as a single step.
 struct window_poisson {
   std::uint64_t seed;

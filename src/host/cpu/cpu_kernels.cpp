@@ -280,12 +280,6 @@ void run_fused_post(const state_ptrs<Real>& s, const model_args<Real>& m, const 
   });
 }
 
-// The one-step "window" of a per-synapse step: its presynaptic gate.
-struct single_step {
-  gate_presynaptic gate;
-  gate_presynaptic at(std::int64_t) const { return gate; }
-};
-
 }  // namespace
 
 template <class Real, class Gate>
@@ -333,7 +327,7 @@ void cpu_window(const state_ptrs<Real>& s, const model_args<Real>& m, const Wind
 template <class Real>
 void cpu_step_post(const state_ptrs<Real>& s, const model_args<Real>& m, const gate_presynaptic& gate,
                    const post_args<Real>& map, const post_outputs<Real>& out, const cpu_exec& exec) {
-  post_window(s, m, single_step{gate}, 1, map, [&out](std::int64_t) { return out; }, exec);
+  post_window(s, m, window_single<gate_presynaptic>{gate}, 1, map, [&out](std::int64_t) { return out; }, exec);
 }
 
 #define BIONMDA_INSTANTIATE_CPU_STEP(Real, Gate) \
