@@ -289,9 +289,38 @@ nlohmann::json run_gpu_variants(int repeats) {
         50, repeats, stream);
     std::printf("%10s %12s %14s %14s %16s   per-synapse: bare step %.2f us, fused step+sum %.2f us (%.4g synapse-steps/s)\n",
                 "", "", "", "", "", bare_s * 1e6, fused_s * 1e6, nnz / fused_s);
+    // Windows of K = 32 steps with g_post after every step ([K][n_post]), per
+    // step of the window: per-synapse (one launch, the fused step and sum of
+    // each step) and per-presynaptic (the N_pre units advance K steps, one
+    // pass over the CSR forms all K columns). The K masks are the rotation's.
+    const std::int64_t K = 32;
+    std::uint8_t* wmask = nullptr;
+    float* gpk = nullptr;
+    CHECK(cudaMalloc(&wmask, static_cast<std::size_t>(K * n_pre)));
+    CHECK(cudaMalloc(&gpk, static_cast<std::size_t>(K * n_post) * sizeof(float)));
+    for (std::int64_t k = 0; k < K; ++k) {
+      CHECK(cudaMemcpy(wmask + k * n_pre, masks.at(k).data, static_cast<std::size_t>(n_pre), cudaMemcpyDeviceToDevice));
+    }
+    const device_span<const std::uint8_t> wspan(wmask, K * n_pre);
+    const double syn_window_s = seconds_per_step(
+        [&](int) {
+          fused.step_window_async<float>(syn, K, presynaptic_window(wspan), device_span<float>(gpk, K * n_post), stream);
+        },
+        4, repeats, stream) / K;
+    const double pre_window_s = seconds_per_step(
+        [&](int) { map.step_window_async<float>(pop, K, dense_window(wspan), device_span<float>(gpk, K * n_post), stream); },
+        10, repeats, stream) / K;
+    std::printf("%10s %12s %14s %14s %16s   K = 32 windows, per step: per-synapse %.2f us (%.2fx the fused step), "
+                "per-presynaptic %.2f us (%.2fx the per-step step + post-sum, whose sum also forms the current)\n",
+                "", "", "", "", "", syn_window_s * 1e6, fused_s / syn_window_s, pre_window_s * 1e6,
+                (step_s + post_s) / pre_window_s);
     j["post_sum"].push_back({{"n_post", n_post}, {"synapses", nnz}, {"step_s", step_s}, {"post_sum_s", post_s},
                              {"per_synapse_bare_step_s", bare_s}, {"per_synapse_fused_s", fused_s},
-                             {"cusparse_spmv_s", cusparse_s}});
+                             {"cusparse_spmv_s", cusparse_s}, {"window", K},
+                             {"per_synapse_window_s_per_step", syn_window_s},
+                             {"per_presynaptic_window_s_per_step", pre_window_s}});
+    cudaFree(wmask);
+    cudaFree(gpk);
     cudaFree(gp);
     cudaFree(v);
     cudaFree(cur);

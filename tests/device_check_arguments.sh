@@ -49,12 +49,12 @@ for args in "--bogus" "--dry-run --bogus" "--quick -x" "build-only"; do
 done
 
 all_tests="tests-gpu tests-cpu sanitizer-memcheck sanitizer-memcheck-post sanitizer-racecheck
-  sanitizer-racecheck-post sanitizer-initcheck sanitizer-synccheck"
+  sanitizer-racecheck-post sanitizer-initcheck sanitizer-synccheck sanitizer-memcheck-window
+  sanitizer-memcheck-window-post sanitizer-racecheck-window sanitizer-racecheck-window-post"
 # shellcheck disable=SC2086
 {
 expect -- configure build $all_tests bench-gpu-dense bench-gpu-poisson bench-gpu-presynaptic demo-gpu \
-  bench-gpu-windows bench-gpu-windows-f64 bench-gpu-windows-small \
-  -- bench-gpu-variants
+  bench-gpu-windows bench-gpu-windows-f64 bench-gpu-windows-small bench-gpu-peer bench-gpu-variants --
 expect --no-bench -- configure build $all_tests -- bench-gpu-dense bench-gpu-variants demo-gpu
 expect --quick -- configure build tests-gpu sanitizer-memcheck sanitizer-synccheck bench-gpu-variants \
   -- tests-cpu bench-gpu-dense demo-gpu bench-gpu-windows

@@ -3,7 +3,9 @@
 // (per-presynaptic: pop.step + compute; per-synapse: map.step), bit for bit,
 // in both precisions, batch 1 and 3, with per-unit parameters, windows of 1 to
 // 200 steps, and both layouts of the CPU's g history (element-major while it
-// fits in cache, step-major beyond); and every refusal.
+// fits in cache, step-major beyond); and every refusal. Built twice: the CPU
+// backend with host memory, and (window_post_gpu_test) the CUDA backend with
+// device memory through step_window_async.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -15,6 +17,7 @@
 #include <vector>
 
 #include "bionmda/bionmda.hpp"
+#include "support/test_support.hpp"
 
 namespace {
 
@@ -55,8 +58,8 @@ population_config config(std::int64_t units, std::int64_t batch, precision p, bo
   c.batch = batch;
   c.dt = 0.1;
   c.precision = p;
-  c.backend = backend::cpu;
-  c.threads = 2;
+  c.backend = test::backend_under_test();
+  if (c.backend == backend::cpu) c.threads = 2;
   c.params.T_dur = 0.45;  // 5-step pulses: they cross the edges of windows of 3
   if (per_unit) {
     std::vector<double> a(static_cast<std::size_t>(units));
@@ -64,6 +67,59 @@ population_config config(std::int64_t units, std::int64_t batch, precision p, bo
     c.params.alpha1 = a;
   }
   return c;
+}
+
+
+// Window input in the backend's memory: host vectors on the CPU, a device copy
+// kept in `keep` on the CUDA backend.
+template <template <memory_space> class Input, class T>
+window_input input_in(const population& pop, const std::vector<T>& data, buffer<T>& keep) {
+  if (pop.config().backend == backend::cpu) return Input<memory_space::host>(host_span<const T>(data));
+  keep = pop.make_buffer<T>(static_cast<std::int64_t>(data.size()));
+  keep.copy_from(host_span<const T>(data));
+  return Input<memory_space::device>(device_span<const T>(keep.device_view()));
+}
+
+// map.step_window on the CPU, step_window_async into a device buffer on CUDA;
+// g_post comes back in host memory either way.
+template <class Real>
+void window_g_post(const postsynaptic_map& map, population& pop, std::int64_t K, const window_input& in,
+                   std::vector<Real>& g_post) {
+  if (pop.config().backend == backend::cpu) {
+    map.step_window<Real>(pop, K, in, host_span<Real>(g_post));
+    return;
+  }
+  buffer<Real> out = pop.make_buffer<Real>(static_cast<std::int64_t>(g_post.size()));
+  out.copy_from(host_span<const Real>(g_post));  // the -1 fill: unwritten values show
+  map.step_window_async<Real>(pop, K, in, out.device_view());
+  out.copy_to(host_span<Real>(g_post));
+}
+
+// The per-step reference sums: compute() on the CPU, compute_async on CUDA.
+template <class Real>
+void compute_g_post(const postsynaptic_map& map, population& pop, std::vector<Real>& g_post) {
+  if (pop.config().backend == backend::cpu) {
+    map.compute<Real>(pop, host_span<Real>(g_post));
+    return;
+  }
+  buffer<Real> out = pop.make_buffer<Real>(static_cast<std::int64_t>(g_post.size()));
+  map.compute_async<Real>(pop, out.device_view(), {}, {});
+  out.copy_to(host_span<Real>(g_post));
+}
+
+// The per-synapse reference step: step() on the CPU, step_async on CUDA.
+template <class Real>
+void step_g_post(const postsynaptic_map& map, population& pop, const std::uint8_t* spikes, std::int64_t n,
+                 std::vector<Real>& g_post) {
+  if (pop.config().backend == backend::cpu) {
+    map.step<Real>(pop, host_span<const std::uint8_t>(spikes, n), host_span<Real>(g_post));
+    return;
+  }
+  buffer<std::uint8_t> in = pop.make_buffer<std::uint8_t>(n);
+  in.copy_from(host_span<const std::uint8_t>(spikes, n));
+  buffer<Real> out = pop.make_buffer<Real>(static_cast<std::int64_t>(g_post.size()));
+  map.step_async<Real>(pop, device_span<const std::uint8_t>(in.device_view()), out.device_view(), {}, {});
+  out.copy_to(host_span<Real>(g_post));
 }
 
 struct post_case {
@@ -88,10 +144,11 @@ void check_per_presynaptic(const post_case& pc) {
     std::vector<std::uint8_t> spikes(static_cast<std::size_t>(K * n));
     for (auto& s : spikes) s = rng() % 7 == 0;
     std::vector<Real> g_post(static_cast<std::size_t>(K * rows), Real(-1));
-    map_w.step_window<Real>(win, K, dense_window(host_span<const std::uint8_t>(spikes)), host_span<Real>(g_post));
+    buffer<std::uint8_t> keep;
+    window_g_post(map_w, win, K, input_in<dense_window>(win, spikes, keep), g_post);
     for (std::int64_t k = 0; k < K; ++k) {
       ref.step(dense_mask(host_span<const std::uint8_t>(spikes.data() + k * n, n)));
-      map_r.compute<Real>(ref, host_span<Real>(g_step));
+      compute_g_post(map_r, ref, g_step);
       ASSERT_TRUE(same_bits(g_post.data() + k * rows, g_step.data(), g_step.size(),
                             "g_post of step " + std::to_string(k) + " of a window of " + std::to_string(K)));
     }
@@ -128,15 +185,14 @@ void check_per_synapse(const post_case& pc, bool bits) {
       }
     }
     std::vector<Real> g_post(static_cast<std::size_t>(K * rows), Real(-1));
-    if (bits) {
-      map_w.step_window<Real>(win, K, presynaptic_bit_window(host_span<const std::uint32_t>(packed)),
-                              host_span<Real>(g_post));
-    } else {
-      map_w.step_window<Real>(win, K, presynaptic_window(host_span<const std::uint8_t>(spikes)),
-                              host_span<Real>(g_post));
-    }
+    buffer<std::uint8_t> keep8;
+    buffer<std::uint32_t> keep32;
+    window_g_post(map_w, win, K,
+                  bits ? input_in<presynaptic_bit_window>(win, packed, keep32)
+                       : input_in<presynaptic_window>(win, spikes, keep8),
+                  g_post);
     for (std::int64_t k = 0; k < K; ++k) {
-      map_r.step<Real>(ref, host_span<const std::uint8_t>(spikes.data() + k * n, n), host_span<Real>(g_step));
+      step_g_post(map_r, ref, spikes.data() + k * n, n, g_step);
       ASSERT_TRUE(same_bits(g_post.data() + k * rows, g_step.data(), g_step.size(),
                             "g_post of step " + std::to_string(k) + " of a window of " + std::to_string(K)));
     }
@@ -159,7 +215,10 @@ const std::vector<post_case>& cases() {
   return c;
 }
 
-class WindowPost : public ::testing::TestWithParam<std::size_t> {};
+class WindowPost : public ::testing::TestWithParam<std::size_t> {
+ protected:
+  void SetUp() override { BIONMDA_SKIP_IF_UNAVAILABLE(); }
+};
 
 TEST_P(WindowPost, PerPresynapticFloat32) { check_per_presynaptic<float>(cases()[GetParam()]); }
 TEST_P(WindowPost, PerPresynapticFloat64) { check_per_presynaptic<double>(cases()[GetParam()]); }
@@ -169,8 +228,10 @@ TEST_P(WindowPost, PerSynapseBitsFloat32) { check_per_synapse<float>(cases()[Get
 
 INSTANTIATE_TEST_SUITE_P(Cases, WindowPost, ::testing::Range<std::size_t>(0, 5));
 
-// Every refusal leaves the population as it was.
+// Every refusal leaves the population as it was (the CPU binary: the checks
+// are the backend-neutral core's, shared with step_window_async).
 TEST(WindowPostRefusals, BadCallsChangeNothing) {
+  if (test::backend_under_test() != backend::cpu) GTEST_SKIP() << "host-memory windows: the CPU binary tests them";
   std::mt19937_64 rng(3);
   const csr_connectivity conn = random_csr(20, 30, 6, rng);
   population pre(config(30, 2, precision::float32, false));
@@ -225,6 +286,7 @@ namespace {
 
 // A trace may not share memory with the state the window reads (nor have a negative size).
 TEST(WindowTraceRefusals, TraceOverlappingTheStateOrNegativeIsRefused) {
+  if (bionmda::test::backend_under_test() != bionmda::backend::cpu) GTEST_SKIP() << "host state: the CPU binary";
   bionmda::population_config c;
   c.units = 64;
   c.backend = bionmda::backend::cpu;
