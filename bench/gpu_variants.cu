@@ -310,15 +310,29 @@ nlohmann::json run_gpu_variants(int repeats) {
     const double pre_window_s = seconds_per_step(
         [&](int) { map.step_window_async<float>(pop, K, dense_window(wspan), device_span<float>(gpk, K * n_post), stream); },
         10, repeats, stream) / K;
+    // The same with the sums by lanes (BIONMDA_CUDA_POST_WINDOW=lanes: an
+    // element-major copy of the history, 32 steps per warp).
+    setenv("BIONMDA_CUDA_POST_WINDOW", "lanes", 1);
+    population pop_lanes(config(n_pre, precision::float32));
+    unsetenv("BIONMDA_CUDA_POST_WINDOW");
+    const postsynaptic_map map_lanes(pop_lanes, conn);
+    const double lanes_window_s = seconds_per_step(
+        [&](int) {
+          map_lanes.step_window_async<float>(pop_lanes, K, dense_window(wspan), device_span<float>(gpk, K * n_post),
+                                             stream);
+        },
+        10, repeats, stream) / K;
     std::printf("%10s %12s %14s %14s %16s   K = 32 windows, per step: per-synapse %.2f us (%.2fx the fused step), "
-                "per-presynaptic %.2f us (%.2fx the per-step step + post-sum, whose sum also forms the current)\n",
+                "per-presynaptic %.2f us (%.2fx the per-step step + post-sum, whose sum also forms the current), "
+                "by lanes %.2f us (%.2fx)\n",
                 "", "", "", "", "", syn_window_s * 1e6, fused_s / syn_window_s, pre_window_s * 1e6,
-                (step_s + post_s) / pre_window_s);
+                (step_s + post_s) / pre_window_s, lanes_window_s * 1e6, (step_s + post_s) / lanes_window_s);
     j["post_sum"].push_back({{"n_post", n_post}, {"synapses", nnz}, {"step_s", step_s}, {"post_sum_s", post_s},
                              {"per_synapse_bare_step_s", bare_s}, {"per_synapse_fused_s", fused_s},
                              {"cusparse_spmv_s", cusparse_s}, {"window", K},
                              {"per_synapse_window_s_per_step", syn_window_s},
-                             {"per_presynaptic_window_s_per_step", pre_window_s}});
+                             {"per_presynaptic_window_s_per_step", pre_window_s},
+                             {"per_presynaptic_window_lanes_s_per_step", lanes_window_s}});
     cudaFree(wmask);
     cudaFree(gpk);
     cudaFree(gp);

@@ -302,12 +302,19 @@ class population {
   /**
    * @brief A window with the per-post sums of every step into g_post
    *        [K][B][n_post]: per-synapse mode (a presynaptic window input), or
-   *        per-presynaptic mode with history (K*B*N values) as scratch. Only enqueues (a host-memory input on the
+   *        per-presynaptic mode with history (window_history_values(K) values) as scratch. Only enqueues (a host-memory input on the
    *        CUDA backend waits). The map's arguments are checked by postsynaptic_map.
    */
   template <class Real>
   void window_with_post(std::int64_t steps, const window_input& input, const detail::post_args<Real>& map,
                         Real* g_post, bool per_synapse, Real* history, cudaStream_t stream);
+  /**
+   * @brief Values (of the population's precision) of the scratch that
+   *        window_with_post needs in per-presynaptic mode for `steps` steps:
+   *        at least steps*B*N (the g history; the CUDA backend may add an
+   *        element-major copy). -1 when that overflows 64 bits.
+   */
+  [[nodiscard]] std::int64_t window_history_values(std::int64_t steps) const;
   /** @brief Per-presynaptic mode: the per-post sums of the current g. Only enqueues. */
   template <class Real>
   void sum_post(const detail::post_args<Real>& map, const detail::post_outputs<Real>& out,

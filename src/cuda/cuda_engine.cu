@@ -25,6 +25,9 @@ struct cuda_backend {
     int device = 0;
     int multiprocessors = 1;
     bool streaming = false;  // evict-first cache hints on the state
+    // Per-presynaptic window sums from an element-major copy of the history
+    // (post_sum_window_lanes_kernel); off until a GPU run has verified it.
+    bool post_window_lanes = false;
     template <class Real>
     explicit context(const engine_setup<Real>& s) : device(s.device) {
       const int count = static_cast<int>(cuda_devices().size());
@@ -38,6 +41,9 @@ struct cuda_backend {
       // gained 4% at 2^22 units, nothing at 2^24 and lost 11% at 2^26
       // (bench/RESULTS.md). BIONMDA_CUDA_STREAMING=1 turns them on.
       if (const char* env = std::getenv("BIONMDA_CUDA_STREAMING")) streaming = std::string(env) != "0";
+      // BIONMDA_CUDA_POST_WINDOW=lanes: the element-major per-post window
+      // sums (the same bits; not yet measured on a GPU).
+      if (const char* env = std::getenv("BIONMDA_CUDA_POST_WINDOW")) post_window_lanes = std::string(env) == "lanes";
     }
   };
   struct scope : device_scope {
@@ -108,11 +114,44 @@ struct cuda_backend {
   // Step-major: the window kernel's stores of each step are coalesced.
   static bool history_by_element(std::int64_t, std::int64_t, std::size_t) { return false; }
 
+  // Windows of at least this many steps sum from an element-major copy.
+  static constexpr std::int64_t lanes_min_steps = 8;
+  static bool sums_by_lanes(const context& c, std::int64_t steps) {
+    return c.post_window_lanes && steps >= lanes_min_steps;
+  }
+  // The step-major history, and after it, for sums by lanes, the
+  // element-major copy [B*N][padded_steps(K)].
+  static std::int64_t history_values(const context& c, std::int64_t steps, std::int64_t elements) {
+    std::int64_t values = 0, copy = 0;
+    if (__builtin_mul_overflow(steps, elements, &values)) return -1;
+    if (!sums_by_lanes(c, steps)) return values;
+    if (__builtin_mul_overflow(padded_steps(steps), elements, &copy) || __builtin_add_overflow(values, copy, &values)) {
+      return -1;
+    }
+    return values;
+  }
+
+  // The per-post sums of every step of a window, in post_sum_kernel's order
+  // (the same bits as a step and a sum): from the step-major history one
+  // step at a time, or (sums by lanes) from its element-major copy, where a
+  // warp's lanes take 32 steps and each synapse's 32 values are one line.
   template <class Real>
-  static void sum_post_window(const context& c, const post_args<Real>& map, const Real* history, bool,
+  static void sum_post_window(const context& c, const post_args<Real>& map, Real* history, bool,
                               std::int64_t steps, Real* g_post, cudaStream_t stream) {
-    launch_1d<post_sum_window_kernel<Real>, step_block_size>(map.n_post * map.batch * 32, c.multiprocessors, stream,
-                                                             map, history, steps, g_post);
+    const std::int64_t rows = map.n_post * map.batch;
+    if (!sums_by_lanes(c, steps)) {
+      launch_1d<post_sum_window_kernel<Real>, step_block_size>(rows * 32, c.multiprocessors, stream, map, history,
+                                                               steps, g_post);
+      return;
+    }
+    const std::int64_t elements = map.units * map.batch;
+    Real* by_element = history + steps * elements;
+    const std::int64_t kp = padded_steps(steps);
+    const std::int64_t tiles = ((elements + 31) / 32) * ((steps + 31) / 32);
+    launch_1d<history_transpose_kernel<Real>, step_block_size>(tiles * step_block_size, c.multiprocessors, stream,
+                                                               history, steps, elements, kp, by_element);
+    launch_1d<post_sum_window_lanes_kernel<Real>, step_block_size>(rows * 32, c.multiprocessors, stream, map,
+                                                                   by_element, steps, kp, g_post);
   }
 
   static void events_to_bits(const context& c, const std::int64_t* offsets, const std::int64_t* events,

@@ -9,7 +9,6 @@
 #include <cuda_runtime.h>
 
 #include <cstdint>
-#include <cub/warp/warp_reduce.cuh>
 #include <type_traits>
 
 #include "bionmda/detail/kinetics.hpp"
@@ -183,13 +182,39 @@ __global__ void __launch_bounds__(step_block_size)
   }
 }
 
-/// Sum over the 32 lanes of a warp (valid in lane 0), in CUB's fixed order:
-/// deterministic run to run.
+/// Sum over the 32 lanes of a warp (the same bits in every lane): a butterfly
+/// of xor shuffles at distances 16, 8, 4, 2, 1, an order of our own (not a
+/// library's), so that warp_tree_sum can repeat it from values one thread
+/// holds. Deterministic run to run.
 template <class Real>
 __device__ __forceinline__ Real warp_sum(Real v) {
-  using reduce = cub::WarpReduce<Real>;
-  __shared__ typename reduce::TempStorage storage[step_block_size / 32];
-  return reduce(storage[threadIdx.x / 32]).Sum(v);
+#pragma unroll
+  for (int level = 0; level < 5; ++level) v += __shfl_xor_sync(0xffffffffu, v, 16 >> level);
+  return v;
+}
+
+/// warp_sum of lane values part[0..31] held by one thread: the same pairs
+/// added in the same order (lane i's value after distance d is
+/// part[i] + part[i + d]), so the same bits. Overwrites part.
+template <class Real>
+__device__ __forceinline__ Real warp_tree_sum(Real (&part)[32]) {
+  // Constant trip counts, so that both loops unroll and part stays in registers.
+#pragma unroll
+  for (int level = 0; level < 5; ++level) {
+    const int distance = 16 >> level;
+#pragma unroll
+    for (int i = 0; i < 16; ++i) {
+      if (i < distance) part[i] = part[i] + part[i + distance];
+    }
+  }
+  return part[0];
+}
+
+/// One term of a per-post sum, written once for every kernel that sums:
+/// acc + w * g with one rounding.
+template <class Real>
+__device__ __forceinline__ Real post_term(Real acc, Real w, Real g) {
+  return fma(w, g, acc);
 }
 
 /// Global warp index and warp count of a grid-stride loop over rows.
@@ -215,7 +240,7 @@ __global__ void __launch_bounds__(step_block_size)
     const Real* gb = g + b * a.units;
     Real acc = 0;
     for (std::int64_t k = a.row_offsets[j] + w.lane; k < a.row_offsets[j + 1]; k += 32) {
-      acc += a.gmax[k] * gb[a.source[k]];
+      acc = post_term(acc, a.gmax[k], gb[a.source[k]]);
     }
     const Real sum = warp_sum(acc);
     if (w.lane == 0) finish_post_row(out, a.mg, r, sum);

@@ -170,7 +170,7 @@ __global__ void __launch_bounds__(step_block_size)
         s.g[e] = g;
         s.x[e] = x;
         if (next != cd) s.countdown[e] = next;
-        acc += a.gmax[k] * g;
+        acc = post_term(acc, a.gmax[k], g);
       }
       const Real sum = warp_sum(acc);
       if (wr.lane == 0) finish_post_row(outs.at(step), a.mg, r, sum);
@@ -194,10 +194,82 @@ __global__ void __launch_bounds__(step_block_size)
       const Real* gb = history + step * per_step + b * a.units;
       Real acc = 0;
       for (std::int64_t k = a.row_offsets[j] + wr.lane; k < a.row_offsets[j + 1]; k += 32) {
-        acc += a.gmax[k] * gb[a.source[k]];
+        acc = post_term(acc, a.gmax[k], gb[a.source[k]]);
       }
       const Real sum = warp_sum(acc);
       if (wr.lane == 0) g_post[step * rows + r] = sum;
+    }
+  }
+}
+
+/// Steps of a window rounded up to a multiple of 8: the row length of the
+/// element-major history (each row starts on a 32-byte sector).
+inline std::int64_t padded_steps(std::int64_t steps) { return (steps + 7) / 8 * 8; }
+
+/// The step-major history [K][E] as element-major [E][kp] (kp >= K): tiles
+/// of 32 steps x 32 elements through shared memory, both sides coalesced.
+template <class Real>
+__global__ void __launch_bounds__(step_block_size)
+    history_transpose_kernel(const Real* __restrict__ history, std::int64_t steps, std::int64_t elements,
+                             std::int64_t kp, Real* __restrict__ by_element) {
+  static_assert(step_block_size == 256, "8 rows of 32 threads per tile");
+  __shared__ Real tile[32][33];
+  const int tx = static_cast<int>(threadIdx.x % 32), ty = static_cast<int>(threadIdx.x / 32);
+  const std::int64_t tiles_e = (elements + 31) / 32, tiles = tiles_e * ((steps + 31) / 32);
+  for (std::int64_t t = blockIdx.x; t < tiles; t += gridDim.x) {
+    const std::int64_t e0 = (t % tiles_e) * 32, k0 = (t / tiles_e) * 32;
+    for (int i = ty; i < 32; i += 8) {
+      const std::int64_t k = k0 + i, e = e0 + tx;
+      if (k < steps && e < elements) tile[i][tx] = history[k * elements + e];
+    }
+    __syncthreads();
+    for (int i = ty; i < 32; i += 8) {
+      const std::int64_t e = e0 + i, k = k0 + tx;
+      if (k < steps && e < elements) by_element[e * kp + k] = tile[tx][i];
+    }
+    __syncthreads();
+  }
+}
+
+/// Per-presynaptic mode, a window, from the element-major history [B*N][kp]:
+/// one warp per (batch, post) row, lane l takes steps s0 + l. Each thread
+/// keeps 32 partial sums, part[q] over the synapses begin + q, begin + 32 + q,
+/// ... (the synapses of lane q in post_sum_kernel, in its order), and adds
+/// them up in warp_sum's tree: the bits of a step and a sum. A synapse's
+/// values for 32 steps are one 128-byte line (float32), and the connectivity
+/// is read once per 32 steps instead of once per step.
+template <class Real>
+__global__ void __launch_bounds__(step_block_size)
+    post_sum_window_lanes_kernel(post_args<Real> a, const Real* __restrict__ by_element, std::int64_t steps,
+                                 std::int64_t kp, Real* __restrict__ g_post) {
+  const warp_rows wr;
+  const std::int64_t rows = a.n_post * a.batch;
+  for (std::int64_t r = wr.first; r < rows; r += wr.stride) {
+    const std::int64_t b = r / a.n_post;
+    const std::int64_t j = r - b * a.n_post;
+    const std::int64_t begin = a.row_offsets[j], end = a.row_offsets[j + 1];
+    const Real* hb = by_element + b * a.units * kp;
+    for (std::int64_t s0 = 0; s0 < steps; s0 += 32) {
+      const std::int64_t s = s0 + wr.lane;
+      const bool active = s < steps;
+      Real part[32];
+#pragma unroll
+      for (int q = 0; q < 32; ++q) part[q] = 0;
+      for (std::int64_t base = begin; base < end; base += 32) {
+        // Lane q loads synapse base + q; every lane then takes each in turn.
+        const bool have = base + wr.lane < end;
+        const std::int32_t src = have ? a.source[base + wr.lane] : 0;
+        const Real w = have ? a.gmax[base + wr.lane] : Real(0);
+        const std::int64_t count = end - base;
+#pragma unroll
+        for (int q = 0; q < 32; ++q) {
+          const std::int32_t src_q = __shfl_sync(0xffffffffu, src, q);
+          const Real w_q = __shfl_sync(0xffffffffu, w, q);
+          if (q < count && active) part[q] = post_term(part[q], w_q, hb[static_cast<std::int64_t>(src_q) * kp + s]);
+        }
+      }
+      const Real sum = warp_tree_sum(part);
+      if (active) g_post[s * rows + r] = sum;
     }
   }
 }

@@ -48,6 +48,9 @@ class engine {
   virtual void set_sources(const std::int32_t* sources, std::int64_t n_pre, cudaStream_t stream) = 0;
   virtual void read_sources(std::int32_t* out, cudaStream_t stream) const = 0;
   virtual void synchronize(cudaStream_t stream) const = 0;
+  /// Values of scratch a per-presynaptic window of `steps` steps needs (at
+  /// least steps * N * B: the g history), or -1 when that overflows 64 bits.
+  [[nodiscard]] virtual std::int64_t window_history_values(std::int64_t steps) const = 0;
 };
 
 /// The precision-typed part: raw state access and the per-post sums.

@@ -21,6 +21,7 @@
 //   events_to_bits(ctx, offsets, elements, steps, units, batch, bits, stream)  events -> [K][B][W] bits
 //   step_window_post(ctx, state, args, window, steps, map, g_post, stream)    per-synapse window
 //   history_by_element(steps, elements, real_size)  the layout of a window's g history
+//   history_values(ctx, steps, elements)   scratch values of a per-presynaptic window (-1: overflow)
 //   sum_post_window(ctx, map, history, by_element, steps, g_post, stream)     per-presynaptic sums of a window
 //   fill(ctx, p, n, value, stream), fill_uniform(ctx, p, n, key, low, high, stream)
 #include <algorithm>
@@ -292,6 +293,10 @@ class engine_impl final : public typed_engine<Real> {
   void synchronize(cudaStream_t stream) const override {
     const typename Backend::scope guard(ctx_);
     Backend::synchronize(ctx_, stream);
+  }
+
+  std::int64_t window_history_values(std::int64_t steps) const override {
+    return Backend::history_values(ctx_, steps, units_ * batch_);
   }
 
   state_view<Real> view() override {

@@ -231,6 +231,11 @@ void population::set_recorded_elements(host_span<const std::int64_t> elements, c
 
 std::int64_t population::recorded_count() const noexcept { return n_rec_; }
 
+std::int64_t population::window_history_values(std::int64_t steps) const {
+  check_alive();
+  return engine_->window_history_values(steps);
+}
+
 template void population::window_with_post<float>(std::int64_t, const window_input&,
                                                    const detail::post_args<float>&, float*, bool, float*,
                                                    cudaStream_t);

@@ -219,9 +219,10 @@ Real* postsynaptic_map::window_history(const population& pop, std::int64_t steps
       return history_f64_;
     }
   }();
-  BIONMDA_EXPECTS(units_ * batch_ == 0 || steps <= INT64_MAX / (units_ * batch_),
+  const std::int64_t values = pop.window_history_values(steps);
+  BIONMDA_EXPECTS(values >= 0 && values <= INT64_MAX / static_cast<std::int64_t>(sizeof(Real)),
                   "a window history of " << steps << " steps x " << units_ * batch_ << " elements overflows 64 bits");
-  const std::int64_t need = std::max<std::int64_t>(1, steps * units_ * batch_);
+  const std::int64_t need = std::max<std::int64_t>(1, values);
   if (h.size() < need) h = pop.make_buffer<Real>(need, "per-presynaptic window history");
   return h.data();
 }

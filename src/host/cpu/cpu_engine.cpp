@@ -132,6 +132,11 @@ struct cpu_backend {
   static bool history_by_element(std::int64_t steps, std::int64_t elements, std::size_t real_size) {
     return elements <= history_cache_bytes / static_cast<std::int64_t>(real_size) / std::max<std::int64_t>(steps, 1);
   }
+  // The g history alone.
+  static std::int64_t history_values(const context&, std::int64_t steps, std::int64_t elements) {
+    std::int64_t values = 0;
+    return __builtin_mul_overflow(steps, elements, &values) ? -1 : values;
+  }
 
   // The per-post sums of each step of a window from the g history, each row
   // summed synapse after synapse in the order of sum_post (the same bits).
