@@ -160,7 +160,7 @@ def _state(g: Any, x: Any, countdown: Any) -> tuple[jax.Array, jax.Array, jax.Ar
         raise TypeError(f"bionmda.jax: x must have g's dtype {gd}, got {xd}")
     cd = _dtype_of(countdown, "countdown")
     if cd != np.uint16:
-        raise TypeError(f"bionmda.jax: countdown must be uint16 (pulse steps left), got {cd}")
+        raise TypeError(f"bionmda.jax: countdown must be uint16, got {cd} (it counts pulse steps left)")
     g, x, countdown = jnp.asarray(g), jnp.asarray(x), jnp.asarray(countdown)
     if g.ndim < 1:
         raise ValueError("bionmda.jax: g must have at least one axis (..., N), got a scalar")
