@@ -244,6 +244,132 @@ TEST_F(PopulationApi, ExternalStateIsValidated) {
 #endif
 }
 
+// State owned by someone else that moves between calls (as XLA's buffers do in
+// an FFI handler): a population adopts the contents of the first buffers, then
+// is re-pointed with bind_state; every step gives the bits of an owning twin.
+template <class Real>
+void adopt_then_bind(population_config cfg) {
+  const std::int64_t n = cfg.units, b = cfg.batch, e = n * b;
+  cfg.g0 = initial_value::uniform(0, 1, 5);
+  cfg.x0 = initial_value::uniform(0, 1, 6);
+  population twin(cfg);
+  for (int s = 0; s < 3; ++s) twin.step(poisson{400.0, 2});  // pulses under way, g and x all different
+  const std::vector<double> g0 = twin.g(), x0 = twin.x();
+  const std::vector<std::uint16_t> c0 = twin.countdown();
+  ASSERT_GT(count_nonzero(c0), 0);
+
+  // Two sets of caller buffers in the backend's memory, both holding that state.
+  const memory_space space = twin.space();
+  const std::vector<Real> gh(g0.begin(), g0.end()), xh(x0.begin(), x0.end());
+  buffer<Real> g1(e, space), x1(e, space), g2(e, space), x2(e, space);
+  buffer<std::uint16_t> c1(e, space), c2(e, space);
+  for (buffer<Real>* f : {&g1, &g2}) f->copy_from(host_span<const Real>(gh.data(), e));
+  for (buffer<Real>* f : {&x1, &x2}) f->copy_from(host_span<const Real>(xh.data(), e));
+  for (buffer<std::uint16_t>* f : {&c1, &c2}) f->copy_from(host_span<const std::uint16_t>(c0.data(), e));
+  const state_view<Real> v1{g1.data(), x1.data(), c1.data(), n, b, space};
+  const state_view<Real> v2{g2.data(), x2.data(), c2.data(), n, b, space};
+
+  population adopted(cfg, v1, adopt_state);
+  ASSERT_EQ(adopted.g(), g0) << "adopt_state keeps the buffers' contents (no initialisation)";
+  ASSERT_EQ(adopted.x(), x0);
+  ASSERT_EQ(adopted.countdown(), c0);
+  adopted.set_step_count(twin.step_count());
+  population twin2(cfg);  // a second twin from the same state, for the second buffers
+  twin2.set_g(host_span<const double>(g0.data(), e));
+  twin2.set_x(host_span<const double>(x0.data(), e));
+  twin2.write_countdown(0, host_span<const std::uint16_t>(c0.data(), e));
+  twin2.set_step_count(twin.step_count());
+
+  std::mt19937_64 rng(11);
+  std::vector<std::uint8_t> mask(static_cast<std::size_t>(e));
+  auto next_mask = [&] {
+    for (auto& m : mask) m = static_cast<std::uint8_t>(rng() % 7 == 0);
+    return dense_mask(host_span<const std::uint8_t>(mask.data(), e));
+  };
+  for (int s = 0; s < 20; ++s) {
+    const auto in = next_mask();
+    adopted.step(in);
+    twin.step(in);
+  }
+  EXPECT_TRUE(same_state(adopted, twin));
+
+  // Re-pointed at the second buffers, which still hold the earlier state: the
+  // first keep what the steps left there, the second advance like twin2.
+  const std::vector<double> g_first = adopted.g();
+  adopted.bind_state(v2);
+  EXPECT_EQ(adopted.g(), g0) << "bind_state neither initialises nor copies";
+  EXPECT_EQ(adopted.step_count(), twin.step_count()) << "bind_state keeps the step counter";
+  adopted.set_step_count(twin2.step_count());
+  for (int s = 0; s < 5; ++s) {
+    const auto in = next_mask();
+    adopted.step(in);
+    twin2.step(in);
+  }
+  const std::int64_t K = 4;  // and a window, on the same engine
+  std::vector<std::uint8_t> wmask(static_cast<std::size_t>(K * e));
+  for (auto& m : wmask) m = static_cast<std::uint8_t>(rng() % 5 == 0);
+  adopted.step_window(K, dense_window(host_span<const std::uint8_t>(wmask.data(), K * e)));
+  twin2.step_window(K, dense_window(host_span<const std::uint8_t>(wmask.data(), K * e)));
+  EXPECT_TRUE(same_state(adopted, twin2));
+  std::vector<Real> first(static_cast<std::size_t>(e));
+  g1.copy_to(host_span<Real>(first.data(), e));
+  for (std::int64_t k = 0; k < e; ++k) {
+    ASSERT_EQ(static_cast<double>(first[static_cast<std::size_t>(k)]), g_first[static_cast<std::size_t>(k)])
+        << "the first buffers are no longer stepped, element " << k;
+  }
+  // reset() restores the configured initial values, into the bound buffers.
+  adopted.reset();
+  population fresh(cfg);
+  EXPECT_TRUE(same_state(adopted, fresh));
+  std::vector<Real> second(static_cast<std::size_t>(e));
+  g2.copy_to(host_span<Real>(second.data(), e));
+  EXPECT_EQ(static_cast<double>(second[0]), fresh.g()[0]);
+}
+
+TEST_F(PopulationApi, AdoptedStateAndBindState) {
+  adopt_then_bind<float>(config(1001, 3, precision::float32));
+  adopt_then_bind<double>(config(257, 2, precision::float64));
+}
+
+TEST_F(PopulationApi, BindStateIsValidated) {
+  auto cfg = config(10, 2, precision::float32);
+  const memory_space own = test::backend_under_test() == backend::cuda ? memory_space::device : memory_space::host;
+  const memory_space other = own == memory_space::device ? memory_space::host : memory_space::device;
+  buffer<float> g(20, own), x(20, own), g9(18, own);
+  buffer<double> d(20, own);
+  buffer<std::uint16_t> cd(20, own);
+  population pop(cfg, state_view<float>{g.data(), x.data(), cd.data(), 10, 2, own}, adopt_state);
+  auto expect_refused = [&](auto view, const char* needle) {
+    try {
+      pop.bind_state(view);
+      ADD_FAILURE() << "accepted: " << needle;
+    } catch (const invalid_argument& err) {
+      EXPECT_NE(std::string(err.what()).find(needle), std::string::npos) << err.what();
+    }
+  };
+  expect_refused(state_view<float>{g9.data(), x.data(), cd.data(), 9, 2, own}, "9 x 2");
+  expect_refused(state_view<float>{g.data(), x.data(), cd.data(), 10, 2, other}, "memory");
+  expect_refused(state_view<float>{g.data(), nullptr, cd.data(), 10, 2, own}, "non-null");
+  expect_refused(state_view<double>{d.data(), d.data(), cd.data(), 10, 2, own}, "float64");
+#if BIONMDA_TEST_CUDA
+  expect_refused(state_view<float>{g.data() + 1, x.data(), cd.data(), 10, 2, own}, "16-byte aligned");
+#endif
+  EXPECT_EQ(pop.view_f32().g, g.data()) << "a refused bind_state changes nothing";
+  population owning(cfg);
+  try {
+    owning.bind_state(state_view<float>{g.data(), x.data(), cd.data(), 10, 2, own});
+    ADD_FAILURE() << "an owning population accepted bind_state";
+  } catch (const invalid_argument& err) {
+    EXPECT_NE(std::string(err.what()).find("external buffers"), std::string::npos) << err.what();
+  }
+  // N*B == 0: null pointers are fine.
+  auto empty = config(0, 1, precision::float32);
+  population none(empty, state_view<float>{nullptr, nullptr, nullptr, 0, 1, own}, adopt_state);
+  none.bind_state(state_view<float>{nullptr, nullptr, nullptr, 0, 1, own});
+  none.step();
+  EXPECT_EQ(none.step_count(), 1);
+}
+
 // --- bionmda::buffer ---------------------------------------------------------
 
 TEST(Buffer, HostRoundTripAndSpaceChecks) {

@@ -52,6 +52,16 @@ struct population_config {
 /** @brief A per-element field of the state. */
 enum class state_field { g, x };
 
+/**
+ * @brief Tag for a population over external buffers that takes their current
+ *        contents as its state (population(config, external, adopt_state)).
+ */
+struct adopt_state_t {
+  explicit adopt_state_t() = default;
+};
+/** @brief The adopt_state_t tag. */
+inline constexpr adopt_state_t adopt_state{};
+
 /** @brief Internal engine interface (one per backend and precision). */
 namespace detail {
 class engine;
@@ -96,6 +106,20 @@ class population {
   population(population_config config, state_view<float> external);
   /** @brief As above, for float64 state. */
   population(population_config config, state_view<double> external);
+  /**
+   * @brief As population(config, external), but the buffers' current contents
+   *        are the state: nothing is written, copied or synchronised, and no
+   *        device memory is allocated unless the configuration needs it
+   *        (per-unit parameter tables, host_input_staging). Meant for state
+   *        owned by another framework (e.g. XLA's buffers in an FFI call),
+   *        together with bind_state(). g0 and x0 are what reset() restores.
+   * @note The contents are not checked: g and x must be finite and in [0, 1],
+   *       countdowns at most the pulse length, as after any step.
+   * @throw bionmda::invalid_argument as population(config, external)
+   */
+  population(population_config config, state_view<float> external, adopt_state_t);
+  /** @brief As above, for float64 state. */
+  population(population_config config, state_view<double> external, adopt_state_t);
   ~population();
   population(population&&) noexcept;
   population& operator=(population&&) noexcept;
@@ -286,6 +310,25 @@ class population {
   [[nodiscard]] state_view<float> view_f32();
   /** @brief Zero-copy view of the float64 state; throws unless precision is float64. */
   [[nodiscard]] state_view<double> view_f64();
+  /**
+   * @brief Re-points a population built over external buffers at other
+   *        caller-owned buffers, whose contents become the state: no
+   *        initialisation, no copy, no allocation, no synchronisation. The
+   *        step counter, parameters, presynaptic sources and recorded
+   *        elements are kept. The previous buffers are no longer used (and
+   *        never freed). Lets one population, with its coefficient tables
+   *        built once, step state that moves between calls, e.g. XLA's
+   *        buffers in an FFI handler. Work already enqueued on a stream keeps
+   *        the old pointers.
+   *
+   * The same checks as population(config, external): N and B as configured,
+   * Real the population's precision, the backend's memory space, non-null
+   * pointers (unless N*B == 0), 16-byte alignment in device memory.
+   * @throw bionmda::invalid_argument for a mismatch, or for a population that
+   *        owns its buffers (built without external state)
+   */
+  template <class Real>
+  void bind_state(state_view<Real> external);
   /// @}
 
   /// @name Per-post sums, the backend side of postsynaptic_map (use that class).
@@ -323,7 +366,9 @@ class population {
 
  private:
   template <class Real>
-  void build(const state_view<Real>* external);
+  void build(const state_view<Real>* external, bool adopt);
+  template <class Real>
+  void check_external(const state_view<Real>& external) const;
   void check_alive() const;
   void check_input(const spike_input& input) const;
   void check_can_count_a_step() const;
@@ -338,6 +383,7 @@ class population {
   std::int64_t n_pre_ = 0;
   std::int64_t n_rec_ = 0;
   bionmda::backend backend_ = backend::cpu;
+  bool external_ = false;  ///< state in caller-owned buffers (bind_state allowed)
   std::unique_ptr<detail::engine> engine_;
 };
 

@@ -85,6 +85,8 @@ class typed_engine : public engine {
   virtual void set_recorded(const std::int64_t* elements, std::int64_t count, cudaStream_t stream) = 0;
   /// Zero-copy view of the state.
   [[nodiscard]] virtual state_view<Real> view() = 0;
+  /// Re-points the state at caller-owned buffers (validated); no copy.
+  virtual void bind(const state_view<Real>& external) = 0;
 };
 
 /// How an engine is built: sizes, options, and optional caller-owned state.

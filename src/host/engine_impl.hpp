@@ -303,6 +303,13 @@ class engine_impl final : public typed_engine<Real> {
     return state_view<Real>{g_.data(), x_.data(), countdown_.data(), units_, batch_, space};
   }
 
+  void bind(const state_view<Real>& external) override {
+    const std::int64_t n = units_ * batch_;
+    g_ = buffer<Real>::borrow(external.g, n, space);
+    x_ = buffer<Real>::borrow(external.x, n, space);
+    countdown_ = buffer<countdown_t>::borrow(external.countdown, n, space);
+  }
+
  private:
   template <class T>
   buffer<T> allocate(std::int64_t n, const char* what) const {

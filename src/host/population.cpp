@@ -62,23 +62,73 @@ void notice_cpu_fallback() {
 
 population::population(population_config config) : config_(std::move(config)) {
   if (config_.precision == precision::float32) {
-    build<float>(nullptr);
+    build<float>(nullptr, false);
   } else {
-    build<double>(nullptr);
+    build<double>(nullptr, false);
   }
 }
 
 population::population(population_config config, state_view<float> external) : config_(std::move(config)) {
-  build<float>(&external);
+  build<float>(&external, false);
 }
 
 population::population(population_config config, state_view<double> external) : config_(std::move(config)) {
-  build<double>(&external);
+  build<double>(&external, false);
+}
+
+population::population(population_config config, state_view<float> external, adopt_state_t)
+    : config_(std::move(config)) {
+  build<float>(&external, true);
+}
+
+population::population(population_config config, state_view<double> external, adopt_state_t)
+    : config_(std::move(config)) {
+  build<double>(&external, true);
+}
+
+// Checks caller-owned state against the configuration (construction and bind_state).
+template <class Real>
+void population::check_external(const state_view<Real>& external) const {
+  const bionmda::precision p = std::is_same_v<Real, float> ? precision::float32 : precision::float64;
+  BIONMDA_EXPECTS(external.units == config_.units && external.batch == config_.batch,
+                  "external state is " << external.units << " x " << external.batch << "; config is "
+                                       << config_.units << " x " << config_.batch);
+  BIONMDA_EXPECTS(config_.backend != backend::automatic,
+                  "a population over external buffers needs an explicit backend (cpu or cuda), not auto");
+  BIONMDA_EXPECTS(config_.precision == p, "external state is " << to_string(p) << " but config.precision is "
+                                                                << to_string(config_.precision));
+  BIONMDA_EXPECTS(external.elements() == 0 ||
+                      (external.g != nullptr && external.x != nullptr && external.countdown != nullptr),
+                  "external state needs non-null g, x and countdown pointers");
+  const memory_space want = config_.backend == backend::cuda ? memory_space::device : memory_space::host;
+  BIONMDA_EXPECTS(external.space == want,
+                  "external state is in " << (external.space == memory_space::device ? "device" : "host")
+                                          << " memory; the " << to_string(config_.backend) << " backend needs "
+                                          << (want == memory_space::device ? "device" : "host") << " memory");
+  if (want == memory_space::device) {
+    for (auto [ptr, name] : {std::pair<const void*, const char*>{external.g, "g"},
+                             {external.x, "x"},
+                             {external.countdown, "countdown"}}) {
+      BIONMDA_EXPECTS(reinterpret_cast<std::uintptr_t>(ptr) % 16 == 0,
+                      "external " << name << " must be 16-byte aligned in device memory (the step uses wide loads)");
+    }
+  }
 }
 
 template <class Real>
-void population::build(const state_view<Real>* external) {
-  const std::int64_t total = checked_elements(config_.units, config_.batch);
+void population::bind_state(state_view<Real> external) {
+  check_alive();
+  BIONMDA_EXPECTS(external_, "bind_state needs a population built over external buffers; this one owns its state");
+  check_external(external);
+  typed<Real>().bind(external);
+}
+
+template void population::bind_state<float>(state_view<float>);
+template void population::bind_state<double>(state_view<double>);
+
+template <class Real>
+void population::build(const state_view<Real>* external, bool adopt) {
+  (void)checked_elements(config_.units, config_.batch);
   const detail::prepared_model model = detail::prepare_model(config_.params, config_.dt, config_.units);
   detail::validate_initial_value(config_.g0, "g", config_.units, config_.batch);
   detail::validate_initial_value(config_.x0, "x", config_.units, config_.batch);
@@ -91,29 +141,7 @@ void population::build(const state_view<Real>* external) {
   setup.device = config_.device;
   setup.host_staging = config_.host_input_staging;
   if (external != nullptr) {
-    const bionmda::precision p = std::is_same_v<Real, float> ? precision::float32 : precision::float64;
-    BIONMDA_EXPECTS(external->units == config_.units && external->batch == config_.batch,
-                    "external state is " << external->units << " x " << external->batch << "; config is "
-                                         << config_.units << " x " << config_.batch);
-    BIONMDA_EXPECTS(config_.backend != backend::automatic,
-                    "a population over external buffers needs an explicit backend (cpu or cuda), not auto");
-    BIONMDA_EXPECTS(config_.precision == p, "external state is " << to_string(p) << " but config.precision is "
-                                                                  << to_string(config_.precision));
-    BIONMDA_EXPECTS(total == 0 || (external->g != nullptr && external->x != nullptr && external->countdown != nullptr),
-                    "external state needs non-null g, x and countdown pointers");
-    const memory_space want = config_.backend == backend::cuda ? memory_space::device : memory_space::host;
-    BIONMDA_EXPECTS(external->space == want,
-                    "external state is in " << (external->space == memory_space::device ? "device" : "host")
-                                            << " memory; the " << to_string(config_.backend) << " backend needs "
-                                            << (want == memory_space::device ? "device" : "host") << " memory");
-    if (want == memory_space::device) {
-      for (auto [ptr, name] : {std::pair<const void*, const char*>{external->g, "g"},
-                               {external->x, "x"},
-                               {external->countdown, "countdown"}}) {
-        BIONMDA_EXPECTS(reinterpret_cast<std::uintptr_t>(ptr) % 16 == 0,
-                        "external " << name << " must be 16-byte aligned in device memory (the step uses wide loads)");
-      }
-    }
+    check_external(*external);
     setup.external = external;
   }
 
@@ -124,7 +152,8 @@ void population::build(const state_view<Real>* external) {
     if (config_.backend == backend::automatic) notice_cpu_fallback();
     engine_ = detail::make_cpu_engine<Real>(model, setup);
   }
-  reset();
+  external_ = external != nullptr;
+  if (!adopt) reset();
 }
 
 population::~population() = default;
