@@ -310,11 +310,20 @@ nlohmann::json run_gpu_variants(int repeats) {
     const double pre_window_s = seconds_per_step(
         [&](int) { map.step_window_async<float>(pop, K, dense_window(wspan), device_span<float>(gpk, K * n_post), stream); },
         10, repeats, stream) / K;
-    // The same with the sums by lanes (BIONMDA_CUDA_POST_WINDOW=lanes: an
-    // element-major copy of the history, 32 steps per warp).
-    setenv("BIONMDA_CUDA_POST_WINDOW", "lanes", 1);
+    // The same with the faster post windows (BIONMDA_CUDA_POST_WINDOW=fast:
+    // per-presynaptic sums by lanes from an element-major copy of the
+    // history, 32 steps per warp; per-synapse rows in registers).
+    setenv("BIONMDA_CUDA_POST_WINDOW", "fast", 1);
     population pop_lanes(config(n_pre, precision::float32));
+    population syn_fast(syn_cfg);
     unsetenv("BIONMDA_CUDA_POST_WINDOW");
+    const postsynaptic_map fused_fast = postsynaptic_map::per_synapse(syn_fast, conn, n_pre);
+    const double syn_fast_s = seconds_per_step(
+        [&](int) {
+          fused_fast.step_window_async<float>(syn_fast, K, presynaptic_window(wspan), device_span<float>(gpk, K * n_post),
+                                              stream);
+        },
+        4, repeats, stream) / K;
     const postsynaptic_map map_lanes(pop_lanes, conn);
     const double lanes_window_s = seconds_per_step(
         [&](int) {
@@ -324,15 +333,17 @@ nlohmann::json run_gpu_variants(int repeats) {
         10, repeats, stream) / K;
     std::printf("%10s %12s %14s %14s %16s   K = 32 windows, per step: per-synapse %.2f us (%.2fx the fused step), "
                 "per-presynaptic %.2f us (%.2fx the per-step step + post-sum, whose sum also forms the current), "
-                "by lanes %.2f us (%.2fx)\n",
+                "by lanes %.2f us (%.2fx); per-synapse in registers %.2f us (%.2fx the fused step)\n",
                 "", "", "", "", "", syn_window_s * 1e6, fused_s / syn_window_s, pre_window_s * 1e6,
-                (step_s + post_s) / pre_window_s, lanes_window_s * 1e6, (step_s + post_s) / lanes_window_s);
+                (step_s + post_s) / pre_window_s, lanes_window_s * 1e6, (step_s + post_s) / lanes_window_s,
+                syn_fast_s * 1e6, fused_s / syn_fast_s);
     j["post_sum"].push_back({{"n_post", n_post}, {"synapses", nnz}, {"step_s", step_s}, {"post_sum_s", post_s},
                              {"per_synapse_bare_step_s", bare_s}, {"per_synapse_fused_s", fused_s},
                              {"cusparse_spmv_s", cusparse_s}, {"window", K},
                              {"per_synapse_window_s_per_step", syn_window_s},
                              {"per_presynaptic_window_s_per_step", pre_window_s},
-                             {"per_presynaptic_window_lanes_s_per_step", lanes_window_s}});
+                             {"per_presynaptic_window_lanes_s_per_step", lanes_window_s},
+                             {"per_synapse_window_registers_s_per_step", syn_fast_s}});
     cudaFree(wmask);
     cudaFree(gpk);
     cudaFree(gp);

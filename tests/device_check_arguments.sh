@@ -51,7 +51,7 @@ done
 all_tests="tests-gpu tests-cpu sanitizer-memcheck sanitizer-memcheck-post sanitizer-racecheck
   sanitizer-racecheck-post sanitizer-initcheck sanitizer-synccheck sanitizer-memcheck-window
   sanitizer-memcheck-window-post sanitizer-racecheck-window sanitizer-racecheck-window-post
-  sanitizer-memcheck-post-lanes sanitizer-racecheck-post-lanes"
+  sanitizer-memcheck-post-fast sanitizer-racecheck-post-fast"
 # shellcheck disable=SC2086
 {
 expect -- configure build $all_tests bench-gpu-dense bench-gpu-poisson bench-gpu-presynaptic demo-gpu \

@@ -25,9 +25,10 @@ struct cuda_backend {
     int device = 0;
     int multiprocessors = 1;
     bool streaming = false;  // evict-first cache hints on the state
-    // Per-presynaptic window sums from an element-major copy of the history
-    // (post_sum_window_lanes_kernel); off until a GPU run has verified it.
-    bool post_window_lanes = false;
+    // The faster post windows, off until a GPU run has verified them:
+    // per-presynaptic sums from an element-major copy of the history
+    // (post_sum_window_lanes_kernel), per-synapse rows in registers.
+    bool post_window_fast = false;
     template <class Real>
     explicit context(const engine_setup<Real>& s) : device(s.device) {
       const int count = static_cast<int>(cuda_devices().size());
@@ -41,9 +42,9 @@ struct cuda_backend {
       // gained 4% at 2^22 units, nothing at 2^24 and lost 11% at 2^26
       // (bench/RESULTS.md). BIONMDA_CUDA_STREAMING=1 turns them on.
       if (const char* env = std::getenv("BIONMDA_CUDA_STREAMING")) streaming = std::string(env) != "0";
-      // BIONMDA_CUDA_POST_WINDOW=lanes: the element-major per-post window
-      // sums (the same bits; not yet measured on a GPU).
-      if (const char* env = std::getenv("BIONMDA_CUDA_POST_WINDOW")) post_window_lanes = std::string(env) == "lanes";
+      // BIONMDA_CUDA_POST_WINDOW=fast turns them on (the same bits; not yet
+      // run on a GPU).
+      if (const char* env = std::getenv("BIONMDA_CUDA_POST_WINDOW")) post_window_fast = std::string(env) == "fast";
     }
   };
   struct scope : device_scope {
@@ -102,12 +103,13 @@ struct cuda_backend {
   static void launch_post(const context& c, const state_ptrs<Real>& s, const model_args<Real>& m, const Window& w,
                           std::int64_t steps, const post_args<Real>& map, const Outputs& outs, cudaStream_t stream) {
     const std::int64_t threads = map.n_post * s.batch * 32;
+    const bool in_registers = c.post_window_fast;
     if (m.per_unit) {
-      launch_1d<post_window_kernel<Real, true, Window, Outputs>, step_block_size>(threads, c.multiprocessors, stream,
-                                                                                  s, m, w, steps, map, outs);
+      launch_1d<post_window_kernel<Real, true, Window, Outputs>, step_block_size>(
+          threads, c.multiprocessors, stream, s, m, w, steps, map, outs, in_registers);
     } else {
-      launch_1d<post_window_kernel<Real, false, Window, Outputs>, step_block_size>(threads, c.multiprocessors,
-                                                                                   stream, s, m, w, steps, map, outs);
+      launch_1d<post_window_kernel<Real, false, Window, Outputs>, step_block_size>(
+          threads, c.multiprocessors, stream, s, m, w, steps, map, outs, in_registers);
     }
   }
 
@@ -117,7 +119,7 @@ struct cuda_backend {
   // Windows of at least this many steps sum from an element-major copy.
   static constexpr std::int64_t lanes_min_steps = 8;
   static bool sums_by_lanes(const context& c, std::int64_t steps) {
-    return c.post_window_lanes && steps >= lanes_min_steps;
+    return c.post_window_fast && steps >= lanes_min_steps;
   }
   // The step-major history, and after it, for sums by lanes, the
   // element-major copy [B*N][padded_steps(K)].

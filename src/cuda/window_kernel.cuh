@@ -140,18 +140,99 @@ struct post_outputs_steps {
  * reduction without a round trip through memory. No atomics: deterministic.
  * A window runs its steps one after another on the row (its state stays in
  * cache between them), step k with the gates of w.at(k), its sums into
- * outs.at(k); a single step is the window window_single.
+ * outs.at(k); or, with rows_in_registers, rows of up to 128 synapses keep
+ * their state in registers through the window (post_row_in_registers). A
+ * single step is the window window_single.
  */
+/// Synapses per lane that a window keeps in registers: rows of up to 128.
+inline constexpr int post_row_registers = 4;
+
+/// Whether a window gate is a single step (no window to keep in registers).
+template <class Window>
+inline constexpr bool is_window_single = false;
+template <class Gate>
+inline constexpr bool is_window_single<window_single<Gate>> = true;
+
+/**
+ * A window over one row whose synapses fit in registers (at most
+ * 32 * post_row_registers): each lane loads its synapses begin + lane + 32q
+ * once, runs the K steps on them in registers (the gates of step k, the
+ * update, the term of the sum, in post_window_kernel's order) and stores
+ * once: the same bits as the steps one after another.
+ */
+template <class Real, bool PerUnit, class Window, class Outputs>
+__device__ __forceinline__ void post_row_in_registers(const state_ptrs<Real>& s, const model_args<Real>& m,
+                                                      const Window& w, std::int64_t steps, const post_args<Real>& a,
+                                                      const Outputs& outs, std::int64_t r, std::int64_t b,
+                                                      std::int64_t row, std::int64_t begin, std::int64_t end,
+                                                      int lane) {
+  constexpr int M = post_row_registers;
+  Real g[M], x[M], wk[M];
+  countdown_t cd[M], cd0[M], pulse[M];
+  unit_coeffs<Real> coeffs[PerUnit ? M : 1];
+#pragma unroll
+  for (int q = 0; q < M; ++q) {
+    const std::int64_t k = begin + lane + 32 * q;
+    g[q] = x[q] = wk[q] = Real(0);
+    cd[q] = cd0[q] = pulse[q] = 0;
+    if (k < end) {
+      g[q] = s.g[row + k];
+      x[q] = s.x[row + k];
+      cd[q] = cd0[q] = s.countdown[row + k];
+      wk[q] = a.gmax[k];
+      if constexpr (PerUnit) {
+        pulse[q] = m.pulse[k];
+        coeffs[q] = m.coeffs_of(k);
+      }
+    }
+  }
+  for (std::int64_t step = 0; step < steps; ++step) {
+    const auto gate = w.at(step);
+    Real acc = 0;
+#pragma unroll
+    for (int q = 0; q < M; ++q) {
+      const std::int64_t k = begin + lane + 32 * q;
+      if (k < end) {
+        const bool spike = gate(row + k, b, k);
+        if constexpr (PerUnit) {
+          cd[q] = advance_unit(g[q], x[q], cd[q], spike, pulse[q], coeffs[q], m.dt, m.j_fast);
+        } else {
+          cd[q] = advance_unit(g[q], x[q], cd[q], spike, m.pulse_steps, m.coeffs, m.dt, m.j_fast);
+        }
+        acc = post_term(acc, wk[q], g[q]);
+      }
+    }
+    const Real sum = warp_sum(acc);
+    if (lane == 0) finish_post_row(outs.at(step), a.mg, r, sum);
+  }
+#pragma unroll
+  for (int q = 0; q < M; ++q) {
+    const std::int64_t k = begin + lane + 32 * q;
+    if (k < end) {
+      s.g[row + k] = g[q];
+      s.x[row + k] = x[q];
+      if (cd[q] != cd0[q]) s.countdown[row + k] = cd[q];
+    }
+  }
+}
+
 template <class Real, bool PerUnit, class Window, class Outputs>
 __global__ void __launch_bounds__(step_block_size)
     post_window_kernel(state_ptrs<Real> s, model_args<Real> m, Window w, std::int64_t steps, post_args<Real> a,
-                       Outputs outs) {
+                       Outputs outs, bool rows_in_registers) {
   const warp_rows wr;
   const std::int64_t rows = a.n_post * s.batch;
   for (std::int64_t r = wr.first; r < rows; r += wr.stride) {
     const std::int64_t b = r / a.n_post;
     const std::int64_t j = r - b * a.n_post;
     const std::int64_t row = b * s.units;
+    if constexpr (!is_window_single<Window>) {
+      const std::int64_t begin = a.row_offsets[j], end = a.row_offsets[j + 1];
+      if (rows_in_registers && steps > 1 && end - begin <= 32 * post_row_registers) {
+        post_row_in_registers<Real, PerUnit>(s, m, w, steps, a, outs, r, b, row, begin, end, wr.lane);
+        continue;
+      }
+    }
     for (std::int64_t step = 0; step < steps; ++step) {
       const auto gate = w.at(step);
       Real acc = 0;
