@@ -14,7 +14,8 @@
 #   - every ctest runs with --no-tests=error, in the folder its script built;
 #   - in .ci/run every configuration is configured and built once, each in its
 #     own folder; the sanitizer builds are CPU-only; the clang build uses clang
-#     with the UBSan checks docs/reliability.md lists.
+#     with the UBSan checks docs/reliability.md lists; the Python tests run once,
+#     CPU-only (scripts/run-python-tests.sh is a recording stand-in here).
 # Usage: readme_commands.sh SOURCE_DIR
 set -euo pipefail
 src=$(cd "$1" && pwd)
@@ -98,6 +99,9 @@ new_clone() {
   cp "$src"/scripts/*.sh "$c/scripts/"
   cp "$src/.ci/run" "$c/.ci/run"
   printf '#!/bin/sh\nexit 0\n' >"$c/scripts/install-deps.sh"
+  # The Python tests build in a virtual environment of their own (pip, the
+  # package index): a stand-in that records how it was called.
+  printf '#!/bin/sh\necho "python-tests CMAKE_ARGS=$CMAKE_ARGS $*" >>"$STUB_LOG"\n' >"$c/scripts/run-python-tests.sh"
   chmod +x "$c/scripts"/*.sh "$c/.ci/run"
 }
 run_in() {  # run_in CLONE LOG COMMAND...: runs with the stand-ins first on PATH
@@ -205,6 +209,10 @@ else
   done
 fi
 grep -q -- "-fno-sanitize-recover=all" "$src/CMakeLists.txt" || fail "BIONMDA_SANITIZE builds recover from reports"
+# The Python package's tests, once, CPU-only (the extension's CUDA build takes
+# minutes that CI does not have; the C++ build above covers the CUDA code).
+[ "$(count "$log4" "^python-tests ")" = 1 ] || fail ".ci/run runs the Python tests $(count "$log4" "^python-tests ") times"
+grep -q "^python-tests .*-DBIONMDA_ENABLE_CUDA=OFF" "$log4" || fail ".ci/run's Python tests are not CPU-only"
 
 if [ "$failures" -gt 0 ]; then
   echo "$failures check(s) failed; logs:" >&2
