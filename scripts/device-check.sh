@@ -10,9 +10,10 @@
 #   listed as SKIPPED; any step still running at BIONMDA_DEVICE_DEADLINE
 #   seconds (default 470) is stopped and counts as FAILED.
 # Results go to $OUT (default ./device-out): summary.txt (the table printed
-# last), logs.tgz (every log, and the windows benchmarks' JSON), and the
-# per-step benchmarks' JSON files; at most 8 files
-# come back from the device machine. Budget: under 8 minutes.
+# last), logs.tgz (every log and every benchmark's JSON) and, while
+# tests/data/bitwise/cuda.txt is missing, bitwise-cuda.txt (the CUDA
+# fingerprints to commit there); at most 8 files come back from the device
+# machine. Budget: under 8 minutes.
 # Usage: scripts/device-check.sh [--no-bench] [--build-only] [--quick] [--dry-run]
 #   --no-bench: no benchmarks and no demo
 #   --build-only: configure and build only (how the GPU machine builds)
@@ -115,6 +116,13 @@ late_step() {  # late_step NAME LOGFILE COMMAND...: step, or SKIPPED past the bu
 }
 
 step tests-gpu tests-gpu.log ctest --test-dir "$BUILD" -L gpu --output-on-failure -j4 --timeout 240
+# The CUDA bitwise fingerprints, until tests/data/bitwise/cuda.txt holds them:
+# written to $OUT/bitwise-cuda.txt, to be committed there.
+if [ ! -f tests/data/bitwise/cuda.txt ]; then
+  step bitwise-cuda-record bitwise-cuda-record.log env BIONMDA_BITWISE_WRITE="$OUT/bitwise-cuda.txt" \
+    BIONMDA_BITWISE_SOURCE="commit $(git rev-parse --short HEAD 2>/dev/null || echo unknown), sm_$ARCH" \
+    "$BUILD/tests/bitwise_gpu_test"
+fi
 
 if [ "$dry_run" = 1 ] || command -v compute-sanitizer >/dev/null; then
   small='*DenseRandomSmallSizes*:*Presynaptic*:*PulseOfExact*:*SpikeDuringPulse*:*Poisson*'
@@ -148,7 +156,7 @@ ls .whl/*.whl >/dev/null 2>&1 && have_wheels=1
 if [ "$bench" = 1 ] && [ "$quick" = 1 ]; then
   late_step bench-gpu-variants bench-gpu-variants.txt "$cli" bench --backend cuda \
     --precision float32 --sizes 16777216 --no-reference --min-time 0.05 --variants \
-    --json "$OUT/bench-gpu-variants.json"
+    --json "$LOGS/bench-gpu-variants.json"
 elif [ "$bench" = 1 ]; then
   peer_sizes="65536 262144 1048576 4194304 16777216"
   # Most wanted first. Windows of K steps (issue 11): every input kind at 2^26
@@ -179,7 +187,7 @@ elif [ "$bench" = 1 ]; then
   fi
   late_step bench-gpu-variants bench-gpu-variants.txt "$cli" bench --backend cuda \
     --precision float32 --sizes 16777216 --no-reference --min-time 0.05 --variants \
-    --json "$OUT/bench-gpu-variants.json"
+    --json "$LOGS/bench-gpu-variants.json"
   late_step bench-gpu-windows-small bench-gpu-windows-small.txt "$cli" bench --backend cuda --precision float32 \
     --sizes 65536 --input dense --window 1 32 --no-reference --min-time 0.05 --repeats 3 \
     --json "$LOGS/bench-gpu-windows-small.json"
@@ -187,15 +195,15 @@ elif [ "$bench" = 1 ]; then
   late_step tests-cpu tests-cpu.log ctest --test-dir "$BUILD" -LE gpu --output-on-failure -j12 --timeout 300
   # The per-step sweeps of earlier runs, last.
   late_step bench-gpu-dense bench-gpu-dense.txt "$cli" bench --backend cuda --input dense --no-reference \
-    --min-time 0.05 --json "$OUT/bench-gpu-dense.json"
+    --min-time 0.05 --json "$LOGS/bench-gpu-dense.json"
   if [ "$have_wheels" = 1 ]; then
     late_step bench-brainpy-gpu bench-brainpy-gpu.txt env PYTHONPATH=/tmp/site PYTHONUNBUFFERED=1 python3 \
-      bench/brainpy_bench.py --precision float32 --sizes $peer_sizes --json "$OUT/brainpy-gpu.json"
+      bench/brainpy_bench.py --precision float32 --sizes $peer_sizes --json "$LOGS/brainpy-gpu.json"
   fi
   late_step bench-gpu-poisson bench-gpu-poisson.txt "$cli" bench --backend cuda --input poisson --no-reference \
-    --min-time 0.05 --precision float32 --sizes $peer_sizes --json "$OUT/bench-gpu-poisson.json"
+    --min-time 0.05 --precision float32 --sizes $peer_sizes --json "$LOGS/bench-gpu-poisson.json"
   late_step bench-gpu-presynaptic bench-gpu-presynaptic.txt "$cli" bench --backend cuda --input presynaptic \
-    --no-reference --min-time 0.05 --json "$OUT/bench-gpu-presynaptic.json"
+    --no-reference --min-time 0.05 --json "$LOGS/bench-gpu-presynaptic.json"
 fi
 if [ "$bench" = 0 ] || [ "$quick" = 1 ]; then
   [ "$quick" = 1 ] || late_step tests-cpu tests-cpu.log ctest --test-dir "$BUILD" -LE gpu --output-on-failure \
