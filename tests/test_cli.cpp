@@ -533,6 +533,17 @@ TEST_F(Cli, JsonSummary) {
   EXPECT_GT(j.at("wall_seconds").get<double>(), 0.0);
   EXPECT_GT(j.at("unit_steps_per_second").get<double>(), 0.0);
   EXPECT_TRUE(j.contains("device"));
+  EXPECT_EQ(j.at("window"), 64);  // automatic, nothing recorded
+}
+
+// The summary names the window the run used: given, or the recording interval capped at 64.
+TEST_F(Cli, JsonSummaryNamesTheWindow) {
+  const auto given = run("simulate --backend cpu --size 16 --steps 50 --window 7 --json");
+  ASSERT_EQ(given.code, 0) << given.err;
+  EXPECT_EQ(nlohmann::json::parse(given.out).at("window"), 7);
+  const auto every = run("simulate --backend cpu --size 16 --steps 50 --every 10 --out w.csv --json");
+  ASSERT_EQ(every.code, 0) << every.err;
+  EXPECT_EQ(nlohmann::json::parse(every.out).at("window"), 10);
 }
 
 // On a terminal a run longer than a second shows a live progress line; with

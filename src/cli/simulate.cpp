@@ -385,6 +385,7 @@ void run_simulate(const simulate_options& given) {
                         {"B", o.batch},
                         {"steps", o.steps},
                         {"dt", o.dt},
+                        {"window", window},
                         {"wall_seconds", wall},
                         {"unit_steps_per_second", wall > 0 ? unit_steps / wall : 0.0}};
     std::printf("%s\n", j.dump().c_str());
