@@ -49,7 +49,8 @@ diagonal Jacobian obtained by autodiff.
 docs/model.md (whole-step pulse counting) and prints the maximum absolute
 difference to BrainPy for every case.  It should be ~1e-16 everywhere except
 ``dt01_tdur05``, where BrainPy's float-time gating keeps some pulses on for 6
-steps instead of 5.
+steps instead of 5, and the ``jit_t_*`` cases (t made inside the loop: pulses
+lengthened by a fused multiply-add, docs/validation.md).
 
 Usage (from anywhere; needs brainpy with ``brainpy.state``, jax, numpy)::
 

@@ -108,3 +108,28 @@ def test_invalid_options_exit_2_naming_the_option(args, message):
     r = run_bench(args)
     assert r.returncode == 2, (r.returncode, r.stderr)
     assert message in r.stderr
+
+
+@pytest.mark.skipif(not HAVE_BRAINPY, reason="needs jax, brainpy, brainstate and brainunit "
+                    "(pip install 'bionmda[bench]', Python >= 3.12)")
+def test_drop_in_entry_is_timed_in_brainpys_loop_when_the_module_exists(tmp_path, monkeypatch):
+    """The bionmda.brainpy hook: with a module of that name present, its
+    BioNMDA runs in the same loop as BrainPy's. Here BrainPy's own class
+    stands in for the drop-in (same constructor), so only the hook is tested."""
+    import types
+
+    import brainpy
+
+    from bionmda import bench
+
+    stand_in = types.ModuleType("bionmda.brainpy")
+    stand_in.BioNMDA = brainpy.state.BioNMDA
+    monkeypatch.setitem(sys.modules, "bionmda.brainpy", stand_in)
+    out = tmp_path / "bench.json"
+    assert bench.main(TINY + ["--impl", "brainpy", "bionmda.brainpy", "--json", str(out)]) == 0
+    doc = json.loads(out.read_text())
+    assert doc["unavailable"] == {}
+    by_impl = {r["impl"]: r for r in doc["results"]}
+    assert set(by_impl) == {"brainpy", "bionmda.brainpy"}
+    assert positive_finite(by_impl["bionmda.brainpy"]["unit_steps_per_s"])
+    assert positive_finite(by_impl["bionmda.brainpy"]["ratio_vs_brainpy"])
