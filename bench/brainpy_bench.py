@@ -20,7 +20,10 @@ K``, one dispatch per K steps on each side. Without it, one call runs all
 Without JAX or BrainPy installed it says so on stderr and exits with code 3
 (nothing is measured).
 
-Compare side by side, in the same session on the same machine, with
+`python -m bionmda.bench` (the Python package) runs BrainPy and bionmda side by
+side on the same NumPy masks; this script stays standalone for machines
+without the package (scripts/device-check.sh). Compare side by side, in the
+same session on the same machine, with
 ``bionmda bench --backend cpu --input poisson --sizes ...`` (or on the GPU
 with ``--backend cuda``). On the GPU machine, install the wheels carried in
 ``.whl/`` first (see bench/README.md).

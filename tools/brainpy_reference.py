@@ -15,6 +15,22 @@ runs with ``brainstate.environ`` time ``t = s * dt`` (the float64 product) and
 with the spike mask of step s; the recorded row for step s holds g and x after
 that call.  Recorded steps are those with ``(s + 1) % every == 0``.
 
+How t is made (``t_mode``, recorded in case.json as ``"t_mode"``):
+
+- ``precomputed`` (the first cases): ``t = s * dt`` is computed with numpy
+  before the loop and fed to ``for_loop`` as its scanned input.
+- ``in_loop`` (the ``jit_t_*`` cases): ``for_loop`` scans the integer step
+  index ``i`` and the body computes ``t = i * dt`` itself, the way BrainPy
+  users write it.  XLA may then contract ``(i * dt) - t_spike`` into one fused
+  multiply-add, which changes BrainPy's pulse lengths (docs/validation.md).
+  These cases also record BrainPy's pulse length for every spike
+  (``brainpy_pulse_steps``) and a summary of the lengths per T_dur with both
+  ways of making t (``brainpy_pulse_summary``).
+
+``--t-mode`` overrides the way t is made for a measurement (with
+``--no-write`` or a non-default ``--out-dir``: a committed fixture always
+matches its case's own ``t_mode``).
+
 How BrainPy's ``BioNMDA.update(pre_spike)`` works (brainpy_state 0.1.0 /
 brainpy 2.9.0, identical code)::
 
@@ -33,7 +49,8 @@ diagonal Jacobian obtained by autodiff.
 docs/model.md (whole-step pulse counting) and prints the maximum absolute
 difference to BrainPy for every case.  It should be ~1e-16 everywhere except
 ``dt01_tdur05``, where BrainPy's float-time gating keeps some pulses on for 6
-steps instead of 5.
+steps instead of 5, and the ``jit_t_*`` cases (t made inside the loop: pulses
+lengthened by a fused multiply-add, docs/validation.md).
 
 Usage (from anywhere; needs brainpy with ``brainpy.state``, jax, numpy)::
 
@@ -86,6 +103,10 @@ class Case:
     x0: object  # float or np.ndarray [N]
     spikes: np.ndarray  # bool [S, B, N]
     extra: dict = field(default_factory=dict)
+    # "precomputed": t fed in from numpy; "in_loop": t = i * dt inside the loop body
+    t_mode: str = "precomputed"
+    # record BrainPy's per-spike pulse lengths (spikes must be isolated)
+    record_pulses: bool = False
 
 
 def _bernoulli(rng: np.random.Generator, steps: int, batch: int, units: int, p: float) -> np.ndarray:
@@ -186,7 +207,49 @@ def case_dt01_tdur05() -> Case:
     return Case("dt01_tdur05",
                 "dt=0.1 ms, T_dur=0.5 ms, isolated spikes: BrainPy's float-time gating gives 6 steps for "
                 "some spikes where the library counts exactly 5 (see brainpy_pulse_steps)",
-                N, B, S, 0.1, 1, 0, dict(DEFAULTS), 0.0, 0.0, spikes)
+                N, B, S, 0.1, 1, 0, dict(DEFAULTS), 0.0, 0.0, spikes, record_pulses=True)
+
+
+def _isolated_spikes(rng: np.random.Generator, steps: int, units: int, gap_lo: int, gap_hi: int,
+                     tail: int) -> np.ndarray:
+    """Per unit, spikes gap_lo..gap_hi-1 steps apart (so every pulse ends before the
+    next spike), none in the last ``tail`` steps (so every pulse ends inside the run)."""
+    spikes = np.zeros((steps, 1, units), dtype=bool)
+    for i in range(units):
+        s = int(rng.integers(0, gap_lo))
+        while s < steps - tail:
+            spikes[s, 0, i] = True
+            s += int(rng.integers(gap_lo, gap_hi))
+    return spikes
+
+
+def case_jit_t_mixed_tdur() -> Case:
+    # 10 units: with this N every unit of JAX-CPU's loop showed the contraction
+    # when measured (which units do depends on N; docs/validation.md).
+    seed = 1009
+    rng = np.random.default_rng(seed)
+    S, B, N, dt = 900, 1, 10, 0.1
+    params = dict(DEFAULTS)
+    params["T_dur"] = np.array([0.0, 0.5] * (N // 2))
+    return Case("jit_t_mixed_tdur",
+                "t = i*dt computed inside the jit loop; dt=0.1 ms; T_dur 0 (even units) and 0.5 ms (odd units); "
+                "isolated spikes 20-39 steps apart: T_dur = 0 units get one-step pulses where XLA contracts "
+                "(t - t_spike) into a fused multiply-add (see brainpy_pulse_steps)",
+                N, B, S, dt, 1, seed, params, 0.0, 0.0, _isolated_spikes(rng, S, N, 20, 40, 12),
+                t_mode="in_loop", record_pulses=True)
+
+
+def case_jit_t_dt005_tdur1() -> Case:
+    seed = 1010
+    rng = np.random.default_rng(seed)
+    S, B, N, dt = 1000, 1, 10, 0.05
+    params = dict(DEFAULTS)
+    params["T_dur"] = 1.0
+    return Case("jit_t_dt005_tdur1",
+                "t = i*dt computed inside the jit loop; dt=0.05 ms, T_dur=1.0 ms (library: 20 steps); isolated "
+                "spikes 30-59 steps apart: BrainPy keeps some pulses on for 21 steps (see brainpy_pulse_steps)",
+                N, B, S, dt, 1, seed, params, 0.0, 0.0, _isolated_spikes(rng, S, N, 30, 60, 25),
+                t_mode="in_loop", record_pulses=True)
 
 
 CASES: dict[str, Callable[[], Case]] = {
@@ -198,7 +261,11 @@ CASES: dict[str, Callable[[], Case]] = {
     "tdur_zero": case_tdur_zero,
     "long_run": case_long_run,
     "dt01_tdur05": case_dt01_tdur05,
+    "jit_t_mixed_tdur": case_jit_t_mixed_tdur,
+    "jit_t_dt005_tdur1": case_jit_t_dt005_tdur1,
 }
+
+T_MODES = ("precomputed", "in_loop")
 
 
 # --------------------------------------------------------------------------
@@ -225,8 +292,9 @@ def versions() -> dict:
     return out
 
 
-def run_brainpy(case: Case):
-    """Run brainpy.state.BioNMDA over all steps.
+def run_brainpy(case: Case, t_mode: Optional[str] = None):
+    """Run brainpy.state.BioNMDA over all steps, with t made the case's way
+    (or ``t_mode``'s: "precomputed" or "in_loop").
 
     Returns (g, x, on): float64 [S, B, N], float64 [S, B, N], bool [S, B, N].
     ``on`` is BrainPy's own gating condition ``(t - spike_arrival_time) < T_duration``
@@ -257,17 +325,25 @@ def run_brainpy(case: Case):
         syn.init_state()
 
     dt_q = dt * u.ms
+    t_mode = t_mode or case.t_mode
+    if t_mode not in T_MODES:
+        raise ValueError(f"t_mode must be one of {T_MODES}, got {t_mode!r}")
 
-    def step(t_ms, spk):
-        t = t_ms * u.ms
+    def step(s, spk):
+        # in_loop: s is the integer step index and t is made here, inside the
+        # compiled body; precomputed: s is already t in ms.
+        t = s * dt_q if t_mode == "in_loop" else s * u.ms
         with brainstate.environ.context(t=t, dt=dt_q):
             syn.update(spk)
             on = (t - syn.spike_arrival_time.value) < syn.T_duration
         return u.get_mantissa(syn.g.value), u.get_mantissa(syn.x.value), on
 
-    ts = np.arange(S, dtype=np.float64) * dt  # t = s*dt, float64 product
+    if t_mode == "in_loop":
+        xs = np.arange(S, dtype=np.int64)
+    else:
+        xs = np.arange(S, dtype=np.float64) * dt  # t = s*dt, float64 product
     spikes = case.spikes if B > 1 else case.spikes[:, 0, :]
-    g, x, on = brainstate.transform.for_loop(step, ts, spikes)
+    g, x, on = brainstate.transform.for_loop(step, xs, spikes)
     g, x, on = np.asarray(g, np.float64), np.asarray(x, np.float64), np.asarray(on, bool)
     if B == 1:
         g, x, on = g[:, None, :], x[:, None, :], on[:, None, :]
@@ -323,36 +399,80 @@ def run_numpy(case: Case):
 # Output
 # --------------------------------------------------------------------------
 
+def resize_case(case: Case, units: int) -> Case:
+    """The same case with N = ``units``: per-unit values and spike columns are
+    repeated (or cut) to N, so each unit keeps a copy of an original unit's input."""
+    idx = np.arange(units) % case.units
+    pick = lambda v: np.asarray(v)[idx] if np.ndim(v) else v
+    case.params = {k: pick(v) for k, v in case.params.items()}
+    case.g0, case.x0 = pick(case.g0), pick(case.x0)
+    case.spikes = case.spikes[:, :, idx]
+    case.units = units
+    return case
+
+
 def _jsonable(v):
     if isinstance(v, np.ndarray):
         return [float(a) for a in v.tolist()]
     return float(v)
 
 
-def pulse_table(case: Case, on: np.ndarray, x: np.ndarray) -> list:
+def pulse_table(case: Case, on: np.ndarray, x: np.ndarray, t_mode: str) -> tuple:
     """Per spike: number of consecutive steps (from the spike step on) that
-    BrainPy's transmitter was on, before the next spike of that unit."""
+    BrainPy's transmitter was on, before the next spike of that unit.
+
+    The count is read from the x trace, which shows what the update really
+    used: with isolated spikes and x well below alpha2*T/(alpha2*T+beta2), x
+    rises exactly while the pulse is on.  ``on`` (the gating condition
+    evaluated again after the update, in the same compiled step) must agree
+    when t is precomputed; when t is made inside the loop XLA may compile the
+    two copies of ``t - t_spike`` differently (one contracted into a fused
+    multiply-add, one not), so there the disagreements are only counted.
+
+    Returns (rows, number of spikes where ``on`` disagreed with the x trace)."""
     S = case.steps
     rows = []
+    disagree = 0
     for s, b, i in zip(*np.nonzero(case.spikes)):
         s, b, i = int(s), int(b), int(i)
         k = 0
         while s + k < S and on[s + k, b, i] and (k == 0 or not case.spikes[s + k, b, i]):
             k += 1
-        # Cross-check from the x trace: x rises exactly while the pulse is on
-        # (isolated spikes, x well below alpha2*T/(alpha2*T+beta2)).
         xprev = x[s - 1, b, i] if s > 0 else float(np.broadcast_to(case.x0, (case.units,))[i])
         kx = 0
-        while s + kx < S and x[s + kx, b, i] > xprev:
+        while s + kx < S and x[s + kx, b, i] > xprev and (kx == 0 or not case.spikes[s + kx, b, i]):
             xprev = x[s + kx, b, i]
             kx += 1
         if kx != k:
-            raise RuntimeError(f"gating ({k}) and x-trace ({kx}) disagree for spike at step {s} unit {i}")
-        rows.append({"step": s, "batch": b, "unit": i, "steps_on": k})
-    return rows
+            if t_mode == "precomputed":
+                raise RuntimeError(f"gating ({k}) and x-trace ({kx}) disagree for spike at step {s} unit {i}")
+            disagree += 1
+        rows.append({"step": s, "batch": b, "unit": i, "steps_on": kx})
+    return rows, disagree
 
 
-def write_case(case: Case, g: np.ndarray, x: np.ndarray, on: np.ndarray, out_dir: Path) -> dict:
+def pulse_summary(case: Case, tables: dict) -> list:
+    """Per distinct T_dur: the library's pulse length (docs/model.md) and, per way
+    of making t, how many spikes got each BrainPy pulse length.
+
+    ``tables`` maps a t_mode to its pulse_table rows."""
+    tdur = np.broadcast_to(np.asarray(case.params["T_dur"], np.float64), (case.units,))
+    out = []
+    for td in sorted(set(float(v) for v in tdur)):
+        entry = {"T_dur": td, "library_steps": int(pulse_steps(np.array([td]), case.dt)[0])}
+        for mode, rows in tables.items():
+            hist: dict = {}
+            for r in rows:
+                if float(tdur[r["unit"]]) == td:
+                    hist[r["steps_on"]] = hist.get(r["steps_on"], 0) + 1
+            entry[mode] = {str(k): hist[k] for k in sorted(hist)}
+        out.append(entry)
+    return out
+
+
+def write_case(case: Case, g: np.ndarray, x: np.ndarray, pulses: Optional[dict], out_dir: Path) -> dict:
+    """Write the fixture folder; ``pulses`` (for record_pulses cases) holds
+    ``"steps"``, this run's pulse table, and ``"summary"``, pulse_summary's list."""
     d = out_dir / case.name
     d.mkdir(parents=True, exist_ok=True)
     meta = {
@@ -366,11 +486,13 @@ def write_case(case: Case, g: np.ndarray, x: np.ndarray, on: np.ndarray, out_dir
         "params": {k: _jsonable(case.params[k]) for k in PARAM_NAMES},
         "g0": _jsonable(case.g0),
         "x0": _jsonable(case.x0),
+        "t_mode": case.t_mode,
         "versions": versions(),
         "seed": case.seed,
     }
-    if case.name == "dt01_tdur05":
-        meta["brainpy_pulse_steps"] = pulse_table(case, on, x)
+    if pulses is not None:
+        meta["brainpy_pulse_steps"] = pulses["steps"]
+        meta["brainpy_pulse_summary"] = pulses["summary"]
     with open(d / "case.json", "w") as fh:
         json.dump(meta, fh, indent=2)
         fh.write("\n")
@@ -405,21 +527,58 @@ def main(argv: Optional[list] = None) -> int:
     ap.add_argument("--check", action="store_true",
                     help="also run the numpy model of docs/model.md and print max |diff|")
     ap.add_argument("--no-write", action="store_true", help="do not write fixtures")
+    ap.add_argument("--t-mode", choices=T_MODES,
+                    help="make t this way for every selected case instead of the case's own way "
+                         "(precomputed: fed in from numpy; in_loop: t = i*dt inside the jit loop); "
+                         "needs --no-write or a non-default --out-dir")
+    ap.add_argument("--units", type=int,
+                    help="override a case's number of units N (a measurement: which units XLA contracts "
+                         "depends on N); needs --no-write or a non-default --out-dir")
     args = ap.parse_args(argv)
+    overriding = args.t_mode is not None or args.units is not None
+    if overriding and not args.no_write and args.out_dir.resolve() == DEFAULT_OUT.resolve():
+        ap.error("--t-mode/--units change a case: pass --no-write or an --out-dir other than "
+                 f"{DEFAULT_OUT} (the committed fixtures follow each case's own definition)")
+    if args.units is not None and args.units < 1:
+        ap.error(f"--units: must be >= 1, got {args.units}")
 
     _setup_jax()
     names = args.case or list(CASES)
     print("versions:", json.dumps(versions()))
     for name in names:
         case = CASES[name]()
+        if args.units is not None:
+            case = resize_case(case, args.units)
+        if args.t_mode is not None:
+            case.t_mode = args.t_mode
         g, x, on = run_brainpy(case)
-        line = f"{name:14s} S={case.steps:5d} B={case.batch} N={case.units:2d} spikes={int(case.spikes.sum()):5d}"
+        line = (f"{name:14s} t_mode={case.t_mode} S={case.steps:5d} B={case.batch} N={case.units:2d} "
+                f"spikes={int(case.spikes.sum()):5d}")
+        pulses = None
+        if case.record_pulses:
+            tables, disagree = {}, {}
+            tables[case.t_mode], disagree[case.t_mode] = pulse_table(case, on, x, case.t_mode)
+            for mode in T_MODES:
+                if mode != case.t_mode:
+                    _, x_o, on_o = run_brainpy(case, mode)
+                    tables[mode], disagree[mode] = pulse_table(case, on_o, x_o, mode)
+            pulses = {"steps": tables[case.t_mode], "summary": pulse_summary(case, tables)}
+            for entry in pulses["summary"]:
+                line += f"\n    T_dur={entry['T_dur']} library={entry['library_steps']} steps; BrainPy " + \
+                        "; ".join(f"{m}: {entry[m]}" for m in T_MODES)
+            # Units where the two ways of making t gave BrainPy different pulses:
+            # with t in the loop, those XLA compiled with a fused multiply-add.
+            modes = list(tables)
+            changed = sorted({a["unit"] for a, b in zip(tables[modes[0]], tables[modes[1]])
+                              if a["steps_on"] != b["steps_on"]})
+            shown = ", ".join(str(u) for u in changed[:20]) + (", ..." if len(changed) > 20 else "")
+            line += f"\n    units whose BrainPy pulses differ between the two ways of making t: " \
+                    f"{len(changed)} of {case.units} [{shown}]"
+            line += "\n    spikes where the gating test re-evaluated after the update disagrees with the " + \
+                    "x trace: " + ", ".join(f"{m} {disagree[m]}" for m in T_MODES)
         if not args.no_write:
-            info = write_case(case, g, x, on, args.out_dir)
+            info = write_case(case, g, x, pulses, args.out_dir)
             line += " sizes=" + ",".join(f"{k}:{v}" for k, v in info["sizes"].items())
-            if "brainpy_pulse_steps" in info["meta"]:
-                line += "\n    brainpy_pulse_steps=" + json.dumps(
-                    [(r["step"], r["unit"], r["steps_on"]) for r in info["meta"]["brainpy_pulse_steps"]])
         if args.check:
             G, X, ON = run_numpy(case)
             dg = float(np.max(np.abs(G - g)))
