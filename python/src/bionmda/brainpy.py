@@ -236,8 +236,14 @@ class BioNMDA(brainpy.state.Synapse):
 
     def _initial_values(self, batch_size: int | None) -> tuple[Any, jax.Array, jax.Array]:
         shape = tuple(self.varshape) if batch_size is None else (int(batch_size),) + tuple(self.varshape)
-        g = braintools.init.param(self.g_initializer, self.varshape, batch_size)
-        x = braintools.init.param(self.x_initializer, self.varshape, batch_size)
+        try:
+            g = braintools.init.param(self.g_initializer, self.varshape, batch_size)
+        except (ValueError, TypeError) as e:
+            raise ValueError(f"{_WHO}: g_initializer does not fit the state's shape {shape}: {e}") from e
+        try:
+            x = braintools.init.param(self.x_initializer, self.varshape, batch_size)
+        except (ValueError, TypeError) as e:
+            raise ValueError(f"{_WHO}: x_initializer does not fit the state's shape {shape}: {e}") from e
         g_unit = u.get_unit(g)
         if not u.get_unit(x).is_unitless:
             raise ValueError(f"{_WHO}: x_initializer must be dimensionless, got unit {u.get_unit(x)}")
