@@ -21,8 +21,14 @@ not importable (BrainPy 2.9 needs Python >= 3.12).
 import importlib
 import zlib
 
+import jax
 import numpy as np
 import pytest
+
+# Before brainstate is imported: brainstate reads its base precision from this
+# flag once, at import, and every precision context it exits restores it
+# process-wide (jax_enable_x64), which the other test modules rely on.
+jax.config.update("jax_enable_x64", True)
 
 _missing = []
 for _name in ("brainpy", "brainstate", "braintools", "brainunit", "brainevent"):
@@ -34,10 +40,6 @@ if _missing:  # pragma: no cover
     pytest.skip("bionmda.brainpy needs " + ", ".join(_missing) + "; pip install './python[test]' on Python >= 3.12",
                 allow_module_level=True)
 
-import jax  # noqa: E402
-
-jax.config.update("jax_enable_x64", True)
-
 import brainpy  # noqa: E402
 import brainstate  # noqa: E402
 import braintools  # noqa: E402
@@ -45,6 +47,13 @@ import brainunit as u  # noqa: E402
 import jax.numpy as jnp  # noqa: E402
 
 import bionmda.brainpy as bb  # noqa: E402
+
+@pytest.fixture(autouse=True)
+def _keep_x64():
+    """brainstate's precision contexts switch jax_enable_x64 process-wide; leave it as the other modules expect."""
+    yield
+    jax.config.update("jax_enable_x64", True)
+
 
 # float64: the same formulas on both sides (measured: 0 or 1 ulp); float32:
 # docs/validation.md's tolerance for float32 against BrainPy.
@@ -287,7 +296,7 @@ def test_align_pre_projection_with_mgblock_output():
             post = brainpy.state.LIF(20, V_rest=-65. * u.mV, V_th=-50. * u.mV, V_reset=-65. * u.mV, tau=10. * u.ms,
                                      V_initializer=braintools.init.Constant(-65. * u.mV))
             proj = brainpy.state.align_pre_projection(
-                syn=cls(30), comm=brainstate.nn.Linear(30, 20, w_init=braintools.init.Uniform(0., 2.0), b_init=None),
+                syn=cls(30), comm=brainstate.nn.Linear(30, 20, w_init=braintools.init.Uniform(0., 60.), b_init=None),
                 out=brainpy.state.MgBlock(E=0. * u.mV, alpha=0.062 / u.mV, beta=3.57 * u.mM, cc_Mg=1.2 * u.mM,
                                           V_offset=0. * u.mV),
                 post=post)
@@ -297,7 +306,7 @@ def test_align_pre_projection_with_mgblock_output():
             def step(t, spk):
                 with brainstate.environ.context(t=t * u.ms):
                     proj(spk)
-                    post(5. * u.mA)
+                    post(14. * u.mA)  # just below threshold: NMDA current decides the spikes
                     return post.V.value, post.get_spike()
 
             ts = np.arange(800) * 0.25
@@ -306,7 +315,7 @@ def test_align_pre_projection_with_mgblock_output():
 
     v_ref, s_ref = run(_UnwrappingBioNMDA)
     v_new, s_new = run(bb.BioNMDA)
-    assert v_ref.max() - v_ref.min() > 1.0  # NMDA current moves V
+    assert s_ref.sum() > 20  # NMDA current makes the neurons fire
     np.testing.assert_array_equal(s_new, s_ref)
     _assert_close(v_new, v_ref, 1e-9, "align_pre_projection V [mV]")
 
