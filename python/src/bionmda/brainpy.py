@@ -18,7 +18,7 @@ model goes (``align_pre_projection`` with ``MgBlock`` output, ``.desc()``,
 
 Differences from BrainPy, all deliberate:
 
-- The transmitter pulse is counted in whole steps (docs/MODEL.md): a spike
+- The transmitter pulse is counted in whole steps (docs/model.md): a spike
   turns the pulse on for n = round(T_dur/dt) steps. BrainPy compares float
   times, ``(t - t_spike) < T_dur``, which for some dt (0.1 ms with
   T_dur = 0.5 ms) gives 5 or 6 steps depending on when the spike came
@@ -74,7 +74,7 @@ __all__ = ["BioNMDA"]
 
 _WHO = "bionmda.brainpy.BioNMDA"
 
-# The library's units (docs/MODEL.md), per parameter.
+# The library's units (docs/model.md), per parameter.
 _UNITS = {
     "alpha1": u.get_unit(1.0 / u.ms),
     "beta1": u.get_unit(1.0 / u.ms),
@@ -176,7 +176,7 @@ class BioNMDA(brainpy.state.Synapse):
         \frac{dx}{dt} = \alpha_2 [T](t) (1 - x) - \beta_2 x, \qquad
         \frac{dg}{dt} = \alpha_1 x (1 - g) - \beta_1 g
 
-    x first, then g with the new x, each by exponential Euler (docs/MODEL.md);
+    x first, then g with the new x, each by exponential Euler (docs/model.md);
     ``[T]`` is ``T`` for n = T_dur/dt steps after each spike (a spike during a
     pulse restarts it).
 
