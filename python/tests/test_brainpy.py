@@ -108,7 +108,7 @@ _RNG = np.random.default_rng(12)
 _G0 = _RNG.uniform(0.0, 1.0, 12)
 _X0 = _RNG.uniform(0.0, 1.0, 12)
 
-# name: (units, batch_size, steps, dt [ms], spike probability, reset_at, constructor kwargs)
+# name: (in_size, batch_size, steps, dt [ms], spike probability, reset_at, constructor kwargs)
 SCENARIOS = {
     "defaults": (16, None, 1600, 0.125, 0.02, None, {}),
     "parameters_with_other_units": (
@@ -116,7 +116,7 @@ SCENARIOS = {
         dict(alpha1=1.5 / u.ms, beta1=20.0 * u.Hz, alpha2=800.0 / (u.second * u.mM), beta2=0.3 / u.ms,
              T=1.5 * u.mM, T_dur=1000.0 * u.us),
     ),
-    "batch3": (10, 3, 1200, 0.125, 0.03, None, {}),
+    "batch3_in_size_2x5": ((2, 5), 3, 1200, 0.125, 0.03, None, {}),
     "nonzero_initial_state": (
         12, None, 1000, 0.125, 0.02, None,
         dict(g_initializer=_G0 * u.mS, x_initializer=braintools.init.Constant(_X0)),
@@ -133,7 +133,7 @@ SCENARIOS = {
 def test_same_traces_as_brainpy_in_one_jitted_scan(name, precision):
     """Every step's g and x equal BrainPy's (same loop, same spikes; pulse lengths agree by the choice of dt)."""
     units, batch, steps, dt, p, reset_at, kwargs = SCENARIOS[name]
-    shape = (steps,) + (() if batch is None else (batch,)) + (units,)
+    shape = (steps,) + (() if batch is None else (batch,)) + (units if isinstance(units, tuple) else (units,))
     spikes = _spikes(zlib.crc32(name.encode()), shape, p)  # a fixed seed per scenario
     if reset_at is not None:
         spikes[reset_at - 1] = True  # pulses are on at the reset: reset_state must end them
