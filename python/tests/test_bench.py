@@ -52,7 +52,7 @@ def test_tiny_run_against_brainpy_writes_positive_figures(tmp_path):
         assert key in doc, key
     assert doc["precision"] == "float32" and doc["steps"] == 20
     by_impl = {r["impl"]: r for r in doc["results"]}
-    assert {"brainpy", "bionmda.step", "bionmda.window"} <= set(by_impl)
+    assert {"brainpy", "bionmda.step", "bionmda.window", "bionmda.jax", "bionmda.jax.window"} <= set(by_impl)
     # The drop-in is either measured or listed with the reason it is not.
     assert ("bionmda.brainpy" in by_impl) != ("bionmda.brainpy" in doc["unavailable"])
     if "bionmda.brainpy" in doc["unavailable"]:
@@ -70,7 +70,7 @@ def test_tiny_run_against_brainpy_writes_positive_figures(tmp_path):
             by_impl["brainpy"]["seconds_per_step"] / res["seconds_per_step"])
     assert by_impl["brainpy"]["ratio_vs_brainpy"] == 1.0
     over = {o["impl"]: o["us_per_call"] for o in doc["overhead"]}
-    assert {"brainpy", "bionmda.step"} <= set(over)
+    assert {"brainpy", "bionmda.step", "bionmda.jax"} <= set(over)
     assert all(positive_finite(v) for v in over.values()), over
 
 

@@ -16,6 +16,12 @@ cycled (step s reads mask s % P). Implementations (``--impl``):
     bionmda's drop-in ``bionmda.brainpy.BioNMDA`` (the same constructor as
     BrainPy's) in exactly the same loop. Listed as not available, with the
     import error, while this installation has no ``bionmda.brainpy``.
+``bionmda.jax``, ``bionmda.jax.window``
+    the XLA FFI primitive in plain JAX: ``jax.jit`` of a ``lax.scan`` over
+    ``bionmda.jax.step`` (one FFI call per step) or ``bionmda.jax.window``
+    (one per ``--window`` K steps), the state donated; no brainstate. Its
+    ``--overhead`` figure is a ``jax.jit`` of one ``bionmda.jax.step`` call:
+    the FFI call overhead.
 ``bionmda.step``
     ``bionmda.Population(N)`` stepped from Python, one ``step(mask)`` call
     per step (the GIL is released inside; each call waits for its step).
@@ -51,6 +57,7 @@ missing.
 from __future__ import annotations
 
 import argparse
+from functools import partial
 import importlib
 import json
 import platform
@@ -233,6 +240,80 @@ class PopulationWindow(Implementation):
         return runner
 
 
+class JaxFFI(Implementation):
+    """bionmda.jax (the XLA FFI primitive) in plain JAX: ``jax.jit`` of a
+    ``lax.scan`` over the steps (``bionmda.jax.step``), or over windows of K
+    steps (``bionmda.jax.window``), state donated; no brainstate."""
+
+    needs_jax = True
+
+    def __init__(self, name: str, window: bool, description: str):
+        self.name, self.window, self.description = name, window, description
+        self.single_step = not window  # a window of one step is the step
+
+    def missing(self) -> Optional[str]:
+        try:
+            importlib.import_module("bionmda.jax")
+        except ImportError as e:
+            return f"bionmda.jax cannot be imported here ({type(e).__name__}: {e})"
+        return None
+
+    def prepare(self, setup: Setup) -> Runner:
+        import jax
+        import jax.numpy as jnp
+
+        import bionmda.jax as bj
+
+        dtype = jnp.float32 if setup.precision == "float32" else jnp.float64
+        state = list(bj.zeros_state((setup.n,), dtype))
+        period, steps, k = setup.masks.shape[0], setup.steps, setup.window
+        masks = jnp.asarray(setup.masks.astype(np.uint8))
+        dt = setup.dt
+
+        if self.window:
+            blocks = masks.reshape(period // k, k, setup.n)  # K divides the period (checked in main)
+
+            @partial(jax.jit, donate_argnums=(0, 1, 2), static_argnums=(3, 4))
+            def run(g, x, cd, first, count):
+                def body(carry, j):
+                    g, x, cd = carry
+                    return bj.window(g, x, cd, blocks[j % (period // k)], dt=dt), None
+
+                (g, x, cd), _ = jax.lax.scan(body, (g, x, cd), jnp.arange(first // k, first // k + count // k))
+                return g, x, cd
+        else:
+            @partial(jax.jit, donate_argnums=(0, 1, 2), static_argnums=(3, 4))
+            def run(g, x, cd, first, count):
+                def body(carry, i):
+                    g, x, cd = carry
+                    return bj.step(g, x, cd, masks[i % period], dt=dt), None
+
+                (g, x, cd), _ = jax.lax.scan(body, (g, x, cd), jnp.arange(first, first + count))
+                return g, x, cd
+
+        def runner(first_step: int) -> None:
+            # first_step % period keeps the static argument to `period` values (one compile each).
+            state[:] = jax.block_until_ready(run(*state, first_step % period, steps))
+
+        return runner
+
+    def prepare_single(self, dt: float, backend: str, precision: str) -> Callable[[], None]:
+        import jax
+        import jax.numpy as jnp
+
+        import bionmda.jax as bj
+
+        dtype = jnp.float32 if precision == "float32" else jnp.float64
+        state = list(bj.zeros_state((1,), dtype))
+        spike = jnp.ones((1,), dtype=jnp.uint8)
+        one = jax.jit(lambda g, x, cd, s: bj.step(g, x, cd, s, dt=dt), donate_argnums=(0, 1, 2))
+
+        def call() -> None:
+            state[:] = jax.block_until_ready(one(*state, spike))
+
+        return call
+
+
 #: Every implementation, in table order; the drop-in is one entry.
 IMPLEMENTATIONS: dict[str, Implementation] = {
     impl.name: impl
@@ -240,6 +321,8 @@ IMPLEMENTATIONS: dict[str, Implementation] = {
         JaxLoop("brainpy", "brainpy.state", "BioNMDA", "brainpy.state.BioNMDA in jit + for_loop"),
         JaxLoop("bionmda.brainpy", "bionmda.brainpy", "BioNMDA",
                 "bionmda's drop-in bionmda.brainpy.BioNMDA in the same jit + for_loop"),
+        JaxFFI("bionmda.jax", False, "bionmda.jax.step (XLA FFI) in jax.jit + lax.scan"),
+        JaxFFI("bionmda.jax.window", True, "bionmda.jax.window (XLA FFI), one call per --window K steps, in jax.jit + lax.scan"),
         PopulationStep(),
         PopulationWindow(),
     )
@@ -415,7 +498,7 @@ def main(argv: Optional[list] = None) -> int:
           " ".join(f"{k} {v}" for k, v in versions.items()))
     for name, why in unavailable.items():
         print(f"# not available: {name}: {why}")
-    header = f"{'N':>10} {'impl':<16} {'us/step':>12} {'unit-steps/s':>14} {'x BrainPy':>10}"
+    header = f"{'N':>10} {'impl':<20} {'us/step':>12} {'unit-steps/s':>14} {'x BrainPy':>10}"
     print(header)
 
     results = []
@@ -432,7 +515,7 @@ def main(argv: Optional[list] = None) -> int:
         base = med.get("brainpy")
         for name, sec in med.items():
             ratio = base / sec if base is not None else None
-            print(f"{n:>10} {name:<16} {sec * 1e6:>12.2f} {n / sec:>14.4g} "
+            print(f"{n:>10} {name:<20} {sec * 1e6:>12.2f} {n / sec:>14.4g} "
                   f"{(f'{ratio:.2f}x' if ratio is not None else '-'):>10}", flush=True)
             results.append({"N": n, "impl": name, "us_per_step": sec * 1e6, "seconds_per_step": sec,
                             "unit_steps_per_s": n / sec, "ratio_vs_brainpy": ratio,
@@ -442,13 +525,13 @@ def main(argv: Optional[list] = None) -> int:
     if args.overhead:
         print(f"# overhead: one step of a 1-element instance per call, {args.calls} calls per repeat, "
               f"median of {args.repeats}")
-        print(f"{'impl':<16} {'us/call':>10}")
+        print(f"{'impl':<20} {'us/call':>10}")
         for impl in impls:
             if not impl.single_step:
                 continue
             call = impl.prepare_single(args.dt, args.backend, args.precision)
             sec = statistics.median(_time_calls(call, args.calls, args.repeats))
-            print(f"{impl.name:<16} {sec * 1e6:>10.2f}", flush=True)
+            print(f"{impl.name:<20} {sec * 1e6:>10.2f}", flush=True)
             overhead.append({"impl": impl.name, "us_per_call": sec * 1e6})
 
     if args.json:
