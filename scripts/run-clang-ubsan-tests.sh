@@ -24,7 +24,7 @@ scripts/install-deps.sh clang libomp-dev
 checks=undefined,float-cast-overflow,signed-integer-overflow,nullability,implicit-integer-truncation
 cmake -S . -B build-ubsan-clang -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ \
   -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O2 -g1 -DNDEBUG" \
-  -DBIONMDA_ENABLE_CUDA=OFF -DBIONMDA_SANITIZE="$checks" \
+  -DBIONMDA_ENABLE_CUDA=OFF -DBIONMDA_SANITIZE="$checks" -DBIONMDA_CPU_ISA_MAX=generic \
   -DBIONMDA_BUILD_TESTS=ON -DBIONMDA_BUILD_TOOLS=ON -DBIONMDA_BUILD_EXAMPLES=ON \
   -DBIONMDA_BUILD_BENCHMARKS=OFF -DBIONMDA_BUILD_FUZZERS=OFF -DBIONMDA_WERROR=OFF "$@" >/dev/null
 cmake --build build-ubsan-clang -j"$(nproc)"

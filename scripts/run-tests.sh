@@ -12,6 +12,6 @@ cd "$(dirname "$0")/.."
 scripts/install-deps.sh
 cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DBIONMDA_ENABLE_CUDA=AUTO -DBIONMDA_BUILD_TESTS=ON \
   -DBIONMDA_BUILD_TOOLS=ON -DBIONMDA_BUILD_EXAMPLES=ON -DBIONMDA_BUILD_BENCHMARKS=ON -DBIONMDA_WERROR=ON \
-  -DBIONMDA_SANITIZE= -DBIONMDA_BUILD_FUZZERS=OFF "$@" >/dev/null
+  -DBIONMDA_SANITIZE= -DBIONMDA_BUILD_FUZZERS=OFF -DBIONMDA_CPU_ISA_MAX=avx512 "$@" >/dev/null
 cmake --build build -j"$(nproc)"
 ctest --test-dir build --output-on-failure --no-tests=error -j"$(nproc)"

@@ -132,7 +132,7 @@ test_dirs=$(configured_dirs "$log1.tests" configure)
 [ "$test_dirs" != "$bench_dirs" ] || fail "run-bench.sh and run-tests.sh share the build folder $test_dirs"
 configure_line=$(grep "^configure $test_dirs " "$log1.tests" || true)
 for opt in CMAKE_BUILD_TYPE=Release BIONMDA_BUILD_TESTS=ON BIONMDA_BUILD_TOOLS=ON BIONMDA_BUILD_EXAMPLES=ON \
-           BIONMDA_ENABLE_CUDA=AUTO BIONMDA_SANITIZE= BIONMDA_BUILD_FUZZERS=OFF; do
+           BIONMDA_ENABLE_CUDA=AUTO BIONMDA_SANITIZE= BIONMDA_BUILD_FUZZERS=OFF BIONMDA_CPU_ISA_MAX=avx512; do
   # On its own command line: a value from an earlier configure must not count.
   case " $configure_line " in
     *" -D$opt "*|*" -D${opt%%=*}:BOOL=${opt#*=} "*|*" -D${opt%%=*}:STRING=${opt#*=} "*) ;;

@@ -23,10 +23,12 @@ cpu_isa_level detect() noexcept {
 }  // namespace
 
 // BIONMDA_CPU_ISA=generic|avx2|avx512 lowers the choice (for testing every
-// variant on one machine); it never raises it above what the CPU supports.
+// variant on one machine); it never raises it above what the CPU supports,
+// nor above the variants compiled in (BIONMDA_CPU_ISA_MAX_LEVEL).
 cpu_isa_level cpu_isa_chosen() noexcept {
   static const cpu_isa_level chosen = [] {
-    const cpu_isa_level supported = detect();
+    const cpu_isa_level supported =
+        std::min(detect(), static_cast<cpu_isa_level>(BIONMDA_CPU_ISA_MAX_LEVEL));
     const char* env = std::getenv("BIONMDA_CPU_ISA");
     if (env == nullptr) return supported;
     const std::string want(env);

@@ -39,15 +39,24 @@ BIONMDA_DECLARE_CPU_STEP(avx512)
 
 /// The best instruction set this CPU supports (BIONMDA_CPU_ISA may lower it).
 enum class cpu_isa_level { generic, avx2, avx512 };
+/// The highest variant compiled into the library (CMake's BIONMDA_CPU_ISA_MAX):
+/// 0 generic, 1 avx2, 2 avx512.
+#ifndef BIONMDA_CPU_ISA_MAX_LEVEL
+#define BIONMDA_CPU_ISA_MAX_LEVEL 2
+#endif
 [[nodiscard]] cpu_isa_level cpu_isa_chosen() noexcept;
 
 /// One fused step on the chosen instruction set.
 template <class Real, class Gate>
 void cpu_step(const state_ptrs<Real>& s, const model_args<Real>& m, const Gate& gate, const cpu_exec& exec) {
   switch (cpu_isa_chosen()) {
+#if BIONMDA_CPU_ISA_MAX_LEVEL >= 2
     case cpu_isa_level::avx512: return avx512::cpu_step(s, m, gate, exec);
+#endif
+#if BIONMDA_CPU_ISA_MAX_LEVEL >= 1
     case cpu_isa_level::avx2: return avx2::cpu_step(s, m, gate, exec);
-    case cpu_isa_level::generic: break;
+#endif
+    default: break;
   }
   generic::cpu_step(s, m, gate, exec);
 }
@@ -57,9 +66,13 @@ template <class Real, class Window>
 void cpu_window(const state_ptrs<Real>& s, const model_args<Real>& m, const Window& w, std::int64_t steps,
                 const window_record<Real>& rec, const cpu_exec& exec) {
   switch (cpu_isa_chosen()) {
+#if BIONMDA_CPU_ISA_MAX_LEVEL >= 2
     case cpu_isa_level::avx512: return avx512::cpu_window(s, m, w, steps, rec, exec);
+#endif
+#if BIONMDA_CPU_ISA_MAX_LEVEL >= 1
     case cpu_isa_level::avx2: return avx2::cpu_window(s, m, w, steps, rec, exec);
-    case cpu_isa_level::generic: break;
+#endif
+    default: break;
   }
   generic::cpu_window(s, m, w, steps, rec, exec);
 }
@@ -70,9 +83,13 @@ template <class Real, class Window>
 void cpu_window_post(const state_ptrs<Real>& s, const model_args<Real>& m, const Window& w, std::int64_t steps,
                      const post_args<Real>& map, Real* g_post, const cpu_exec& exec) {
   switch (cpu_isa_chosen()) {
+#if BIONMDA_CPU_ISA_MAX_LEVEL >= 2
     case cpu_isa_level::avx512: return avx512::cpu_window_post(s, m, w, steps, map, g_post, exec);
+#endif
+#if BIONMDA_CPU_ISA_MAX_LEVEL >= 1
     case cpu_isa_level::avx2: return avx2::cpu_window_post(s, m, w, steps, map, g_post, exec);
-    case cpu_isa_level::generic: break;
+#endif
+    default: break;
   }
   generic::cpu_window_post(s, m, w, steps, map, g_post, exec);
 }
@@ -82,9 +99,13 @@ template <class Real>
 void cpu_step_post(const state_ptrs<Real>& s, const model_args<Real>& m, const gate_presynaptic& gate,
                    const post_args<Real>& map, const post_outputs<Real>& out, const cpu_exec& exec) {
   switch (cpu_isa_chosen()) {
+#if BIONMDA_CPU_ISA_MAX_LEVEL >= 2
     case cpu_isa_level::avx512: return avx512::cpu_step_post(s, m, gate, map, out, exec);
+#endif
+#if BIONMDA_CPU_ISA_MAX_LEVEL >= 1
     case cpu_isa_level::avx2: return avx2::cpu_step_post(s, m, gate, map, out, exec);
-    case cpu_isa_level::generic: break;
+#endif
+    default: break;
   }
   generic::cpu_step_post(s, m, gate, map, out, exec);
 }
