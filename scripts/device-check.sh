@@ -4,7 +4,8 @@
 #   build (Release, sm_90) -> GPU tests -> compute-sanitizer memcheck and
 #   racecheck (scenarios, per-post sums, windows, window g_post), initcheck
 #   and synccheck on small GPU cases -> GPU benchmarks, most wanted first
-#   (windows, the BrainPy peer, variants) -> demo -> CPU tests -> the per-step
+#   (windows, the BrainPy peer, variants) -> demo -> the Python package
+#   (bionmda.jax, the BrainPy drop-in) on the GPU -> CPU tests -> the per-step
 #   sweeps -> a short table. Steps after the sanitizers start only while the
 #   run is inside BIONMDA_DEVICE_BUDGET seconds (default 380); the rest are
 #   listed as SKIPPED; any step still running at BIONMDA_DEVICE_DEADLINE
@@ -192,6 +193,14 @@ elif [ "$bench" = 1 ]; then
     --sizes 65536 --input dense --window 1 32 --no-reference --min-time 0.05 --repeats 3 \
     --json "$LOGS/bench-gpu-windows-small.json"
   late_step demo-gpu demo-gpu.txt "$BUILD/examples/bionmda_demo" --backend cuda --steps 2000
+  # The Python package on the GPU: built against the machine's own jax/jaxlib
+  # (no network: --no-build-isolation, the image's scikit-build-core, nanobind
+  # and jaxlib headers; the XLA FFI is ABI-stable), then the FFI and drop-in
+  # tests, whose CUDA cases run here (BrainPy from the wheels in .whl/).
+  late_step python-gpu python-gpu.log env CMAKE_BUILD_PARALLEL_LEVEL="$(nproc)" \
+    CMAKE_ARGS="-DCMAKE_CUDA_ARCHITECTURES=$ARCH" bash -c 'python3 -m pip install -q --no-build-isolation --no-deps \
+    --no-cache-dir --target /tmp/pysite ./python && PYTHONPATH=/tmp/pysite:/tmp/site python3 -m pytest -q \
+    -p no:cacheprovider python/tests/test_jax.py python/tests/test_brainpy.py python/tests/test_population.py'
   late_step tests-cpu tests-cpu.log ctest --test-dir "$BUILD" -LE gpu --output-on-failure -j12 --timeout 300
   # The per-step sweeps of earlier runs, last.
   late_step bench-gpu-dense bench-gpu-dense.txt "$cli" bench --backend cuda --input dense --no-reference \

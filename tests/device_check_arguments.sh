@@ -55,7 +55,7 @@ all_tests="tests-gpu tests-cpu sanitizer-memcheck sanitizer-memcheck-post saniti
 # shellcheck disable=SC2086
 {
 expect -- configure build $all_tests bench-gpu-dense bench-gpu-poisson bench-gpu-presynaptic demo-gpu \
-  bench-gpu-windows bench-gpu-windows-f64 bench-gpu-windows-small bench-gpu-peer bench-gpu-variants --
+  bench-gpu-windows bench-gpu-windows-f64 bench-gpu-windows-small bench-gpu-peer bench-gpu-variants python-gpu --
 expect --no-bench -- configure build $all_tests -- bench-gpu-dense bench-gpu-variants demo-gpu
 expect --quick -- configure build tests-gpu sanitizer-memcheck sanitizer-synccheck bench-gpu-variants \
   -- tests-cpu bench-gpu-dense demo-gpu bench-gpu-windows
