@@ -133,3 +133,19 @@ def test_drop_in_entry_is_timed_in_brainpys_loop_when_the_module_exists(tmp_path
     assert set(by_impl) == {"brainpy", "bionmda.brainpy"}
     assert positive_finite(by_impl["bionmda.brainpy"]["unit_steps_per_s"])
     assert positive_finite(by_impl["bionmda.brainpy"]["ratio_vs_brainpy"])
+
+
+def test_unwritable_json_path_is_refused_before_measuring(tmp_path):
+    for bad in (tmp_path / "missing" / "out.json", tmp_path):
+        r = run_bench(TINY + ["--impl", "bionmda.step", "--json", str(bad)])
+        assert r.returncode == 2, (bad, r.returncode, r.stderr)
+        assert "--json" in r.stderr and "unit-steps/s" not in r.stdout, r.stdout
+    assert list(tmp_path.iterdir()) == []  # nothing written, no temporary file left
+
+
+def test_json_is_written_whole_with_no_temporary_left(tmp_path):
+    out = tmp_path / "b.json"
+    r = run_bench(TINY + ["--impl", "bionmda.step", "--json", str(out)])
+    assert r.returncode == 0, r.stderr
+    json.loads(out.read_text())
+    assert [p.name for p in tmp_path.iterdir()] == ["b.json"]

@@ -60,6 +60,7 @@ import argparse
 from functools import partial
 import importlib
 import json
+import os
 import platform
 import statistics
 import sys
@@ -453,6 +454,11 @@ def _check(ap: argparse.ArgumentParser, args) -> None:
     p = args.rate * args.dt / 1000.0
     if not (np.isfinite(args.rate) and 0 <= p <= 1):
         ap.error(f"--rate: rate*dt/1000 must lie in [0, 1], got {args.rate} Hz * {args.dt} ms = {p}")
+    if args.json:
+        # Checked before minutes of measuring: the file's folder must exist and take a new file.
+        folder = os.path.dirname(os.path.abspath(args.json))
+        if os.path.isdir(args.json) or not os.path.isdir(folder) or not os.access(folder, os.W_OK | os.X_OK):
+            ap.error(f"--json: cannot write {args.json!r} (not a writable file path)")
 
 
 def main(argv: Optional[list] = None) -> int:
@@ -544,9 +550,16 @@ def main(argv: Optional[list] = None) -> int:
             "implementations": {i.name: i.description for i in impls},
             "unavailable": unavailable, "results": results, "overhead": overhead,
         }
-        with open(args.json, "w") as fh:
-            json.dump(doc, fh, indent=2)
-            fh.write("\n")
+        # Whole or not at all: a temporary file beside it, renamed over it.
+        tmp = f"{args.json}.tmp{os.getpid()}"
+        try:
+            with open(tmp, "w") as fh:
+                json.dump(doc, fh, indent=2)
+                fh.write("\n")
+            os.replace(tmp, args.json)
+        finally:
+            if os.path.exists(tmp):
+                os.remove(tmp)
     return 0
 
 
