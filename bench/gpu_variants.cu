@@ -195,7 +195,9 @@ nlohmann::json run_gpu_variants(int repeats) {
   for (std::int64_t n_post : {std::int64_t{1} << 14, std::int64_t{1} << 16, std::int64_t{1} << 18}) {
     const std::int64_t n_pre = std::int64_t{1} << 20, per_post = 100;
     device_masks masks(n_pre, 0.002, 4, 16);
+    setenv("BIONMDA_CUDA_POST_WINDOW", "plain", 1);  // the plain post windows; the faster ones below
     population pop(config(n_pre, precision::float32));
+    unsetenv("BIONMDA_CUDA_POST_WINDOW");
     csr_connectivity conn;
     conn.n_post = n_post;
     std::mt19937_64 rng(4);
@@ -277,7 +279,9 @@ nlohmann::json run_gpu_variants(int repeats) {
     // Per-synapse mode over the same connectivity: one unit per synapse,
     // update and per-post sum fused; against the bare step of that population.
     population_config syn_cfg = config(n_post * per_post, precision::float32);
+    setenv("BIONMDA_CUDA_POST_WINDOW", "plain", 1);
     population syn(syn_cfg);
+    unsetenv("BIONMDA_CUDA_POST_WINDOW");
     const postsynaptic_map fused = postsynaptic_map::per_synapse(syn, conn, n_pre);
     const double bare_s = seconds_per_step([&](int s) { syn.step_async(presynaptic_mask(masks.at(s)), stream); }, 50,
                                            repeats, stream);
@@ -310,13 +314,11 @@ nlohmann::json run_gpu_variants(int repeats) {
     const double pre_window_s = seconds_per_step(
         [&](int) { map.step_window_async<float>(pop, K, dense_window(wspan), device_span<float>(gpk, K * n_post), stream); },
         10, repeats, stream) / K;
-    // The same with the faster post windows (BIONMDA_CUDA_POST_WINDOW=fast:
-    // per-presynaptic sums by lanes from an element-major copy of the
-    // history, 32 steps per warp; per-synapse rows in registers).
-    setenv("BIONMDA_CUDA_POST_WINDOW", "fast", 1);
+    // The same with the faster post windows, the default (per-presynaptic
+    // sums by lanes from an element-major copy of the history, 32 steps per
+    // warp; per-synapse rows in registers); the rows above run the plain ones.
     population pop_lanes(config(n_pre, precision::float32));
     population syn_fast(syn_cfg);
-    unsetenv("BIONMDA_CUDA_POST_WINDOW");
     const postsynaptic_map fused_fast = postsynaptic_map::per_synapse(syn_fast, conn, n_pre);
     const double syn_fast_s = seconds_per_step(
         [&](int) {
@@ -331,7 +333,7 @@ nlohmann::json run_gpu_variants(int repeats) {
                                              stream);
         },
         10, repeats, stream) / K;
-    std::printf("%10s %12s %14s %14s %16s   K = 32 windows, per step: per-synapse %.2f us (%.2fx the fused step), "
+    std::printf("%10s %12s %14s %14s %16s   K = 32 windows, per step, plain kernels: per-synapse %.2f us (%.2fx the fused step), "
                 "per-presynaptic %.2f us (%.2fx the per-step step + post-sum, whose sum also forms the current), "
                 "by lanes %.2f us (%.2fx); per-synapse in registers %.2f us (%.2fx the fused step)\n",
                 "", "", "", "", "", syn_window_s * 1e6, fused_s / syn_window_s, pre_window_s * 1e6,

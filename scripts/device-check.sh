@@ -138,7 +138,7 @@ if [ "$dry_run" = 1 ] || command -v compute-sanitizer >/dev/null; then
       --error-exitcode=1 "$BUILD/tests/window_gpu_test" --gtest_filter="$small_window"
     step "sanitizer-$tool-window-post" "sanitizer-$tool-window-post.log" compute-sanitizer --tool "$tool" \
       --error-exitcode=1 "$BUILD/tests/window_post_gpu_test" --gtest_filter="$small_window_post"
-    step "sanitizer-$tool-post-fast" "sanitizer-$tool-post-fast.log" env BIONMDA_CUDA_POST_WINDOW=fast \
+    step "sanitizer-$tool-post-plain" "sanitizer-$tool-post-plain.log" env BIONMDA_CUDA_POST_WINDOW=plain \
       compute-sanitizer --tool "$tool" --error-exitcode=1 "$BUILD/tests/window_post_gpu_test" \
       --gtest_filter="$small_window_post"
   done

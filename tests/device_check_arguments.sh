@@ -51,7 +51,7 @@ done
 all_tests="tests-gpu tests-cpu sanitizer-memcheck sanitizer-memcheck-post sanitizer-racecheck
   sanitizer-racecheck-post sanitizer-initcheck sanitizer-synccheck sanitizer-memcheck-window
   sanitizer-memcheck-window-post sanitizer-racecheck-window sanitizer-racecheck-window-post
-  sanitizer-memcheck-post-fast sanitizer-racecheck-post-fast"
+  sanitizer-memcheck-post-plain sanitizer-racecheck-post-plain"
 # shellcheck disable=SC2086
 {
 expect -- configure build $all_tests bench-gpu-dense bench-gpu-poisson bench-gpu-presynaptic demo-gpu \

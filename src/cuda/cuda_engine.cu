@@ -25,10 +25,12 @@ struct cuda_backend {
     int device = 0;
     int multiprocessors = 1;
     bool streaming = false;  // evict-first cache hints on the state
-    // The faster post windows, off until a GPU run has verified them:
-    // per-presynaptic sums from an element-major copy of the history
-    // (post_sum_window_lanes_kernel), per-synapse rows in registers.
-    bool post_window_fast = false;
+    // The faster post windows (measured on an H200: per-presynaptic sums by
+    // lanes 2.2-3.9x a step plus a sum, per-synapse rows in registers
+    // 1.7-1.8x the fused step; bench/RESULTS.md): per-presynaptic sums from an
+    // element-major copy of the history (post_sum_window_lanes_kernel),
+    // per-synapse rows in registers. The same bits either way.
+    bool post_window_fast = true;
     template <class Real>
     explicit context(const engine_setup<Real>& s) : device(s.device) {
       const int count = static_cast<int>(cuda_devices().size());
@@ -42,9 +44,8 @@ struct cuda_backend {
       // gained 4% at 2^22 units, nothing at 2^24 and lost 11% at 2^26
       // (bench/RESULTS.md). BIONMDA_CUDA_STREAMING=1 turns them on.
       if (const char* env = std::getenv("BIONMDA_CUDA_STREAMING")) streaming = std::string(env) != "0";
-      // BIONMDA_CUDA_POST_WINDOW=fast turns them on (the same bits; not yet
-      // run on a GPU).
-      if (const char* env = std::getenv("BIONMDA_CUDA_POST_WINDOW")) post_window_fast = std::string(env) == "fast";
+      // BIONMDA_CUDA_POST_WINDOW=plain turns them off (the earlier kernels).
+      if (const char* env = std::getenv("BIONMDA_CUDA_POST_WINDOW")) post_window_fast = std::string(env) != "plain";
     }
   };
   struct scope : device_scope {
