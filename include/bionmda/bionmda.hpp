@@ -9,6 +9,7 @@
 #include "bionmda/error.hpp"
 #include "bionmda/host_memory.hpp"
 #include "bionmda/mg_block.hpp"
+#include "bionmda/network.hpp"
 #include "bionmda/parameters.hpp"
 #include "bionmda/population.hpp"
 #include "bionmda/postsynaptic.hpp"

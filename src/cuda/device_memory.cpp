@@ -36,6 +36,21 @@ void cuda_free(void* p, int) noexcept {
   BIONMDA_CUDA_TRY_NOTHROW(cudaFree(p));
 }
 
+void* cuda_host_allocate(std::size_t bytes, const char* what) {
+  void* p = nullptr;
+  const cudaError_t err = cudaHostAlloc(&p, bytes, cudaHostAllocDefault);
+  if (err == cudaErrorMemoryAllocation) {
+    (void)cudaGetLastError();
+    throw out_of_memory("bionmda: out of page-locked host memory allocating " + std::string(what) + ": requested " +
+                            std::to_string(bytes) + " bytes",
+                        bytes, 0);
+  }
+  if (err != cudaSuccess) throw_cuda_error(err, "cudaHostAlloc", __FILE__, __LINE__);
+  return p;
+}
+
+void cuda_host_free(void* p) noexcept { BIONMDA_CUDA_TRY_NOTHROW(cudaFreeHost(p)); }
+
 void cuda_copy(void* dst, memory_space dst_space, const void* src, memory_space src_space, std::size_t bytes,
                cudaStream_t stream) {
   const cudaMemcpyKind kind = dst_space == memory_space::device

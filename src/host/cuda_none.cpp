@@ -29,6 +29,8 @@ template std::unique_ptr<typed_engine<double>> make_cuda_engine(const prepared_m
 
 void* cuda_allocate(std::size_t, int, const char*) { no_cuda("device memory"); }
 void cuda_free(void*, int) noexcept {}
+void* cuda_host_allocate(std::size_t, const char*) { no_cuda("page-locked host memory"); }
+void cuda_host_free(void*) noexcept {}
 void cuda_copy(void*, memory_space, const void*, memory_space, std::size_t, cudaStream_t) {
   no_cuda("a copy to or from device memory");
 }

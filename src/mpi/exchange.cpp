@@ -1,0 +1,247 @@
+// The MPI spike exchanges: all-gather, and sparse point to point. Counts move
+// first (blocking, one word per rank pair), then the spike words in a
+// non-blocking collective that finish() waits for.
+#include "bionmda/mpi/exchange.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <climits>
+#include <string>
+
+#include "mpi_check.hpp"
+
+namespace bionmda::mpi {
+namespace {
+
+double since(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+void check_setup(const communicator& comm, const partition& owners, std::int64_t window_steps, const char* who) {
+  comm.all_or_none([&] {
+    if (owners.ranks() != comm.size()) {
+      throw invalid_argument(std::string("bionmda::mpi::") + who + ": the partition has " +
+                             std::to_string(owners.ranks()) + " ranks, the communicator " + std::to_string(comm.size()));
+    }
+    if (window_steps < 1 || window_steps >= max_spike_window_steps) {
+      throw invalid_argument(std::string("bionmda::mpi::") + who + ": window_steps = " + std::to_string(window_steps) +
+                             ", must lie in [1, 2^24)");
+    }
+  });
+  comm.check_same("the window length in steps", window_steps);
+  comm.check_same("the number of neurons", owners.neurons());
+  comm.check_same_digest("the partition of the neurons (digest)", owners.digest());
+}
+
+// The counts of a window, with -1 from a rank that refused its spikes: every
+// rank learns of the refusal in the same collective and throws.
+void refuse_if_any(const std::vector<std::int64_t>& counts, const std::exception_ptr& mine) {
+  if (mine) std::rethrow_exception(mine);
+  for (std::size_t r = 0; r < counts.size(); ++r) {
+    if (counts[r] < 0) {
+      throw invalid_argument("bionmda::mpi spike exchange: rank " + std::to_string(r) +
+                             " refused its spikes of this window (its own error says why); nothing was exchanged");
+    }
+  }
+}
+
+int as_count(std::int64_t n, const char* what) {
+  if (n > INT_MAX) {
+    throw error(std::string("bionmda::mpi spike exchange: ") + what + " of one window exceed 2^31 - 1 spikes");
+  }
+  return static_cast<int>(n);
+}
+
+}  // namespace
+
+// --- all-gather ---------------------------------------------------------------
+
+allgather_exchange::allgather_exchange(const communicator& comm, const partition& owners, std::int64_t window_steps)
+    : comm_(&comm), owners_(&owners), window_steps_(window_steps) {
+  check_setup(comm, owners, window_steps, "allgather_exchange");
+  const auto R = static_cast<std::size_t>(comm.size());
+  counts_.resize(R);
+  displs_.resize(R);
+  count_words_.resize(R);
+}
+
+allgather_exchange::~allgather_exchange() = default;
+
+void allgather_exchange::start(host_span<const spike_word> local) {
+  const auto t0 = std::chrono::steady_clock::now();
+  if (in_flight()) throw error("allgather_exchange::start: the previous exchange was not finished");
+  std::exception_ptr bad;
+  try {
+    ::bionmda::detail::check_local_spikes(local, window_steps_, *owners_, comm_->rank());
+    (void)as_count(local.size, "this rank's spikes");
+  } catch (...) {
+    bad = std::current_exception();
+  }
+  const std::int64_t mine = bad ? -1 : local.size;
+  BIONMDA_MPI_TRY(MPI_Allgather(&mine, 1, MPI_INT64_T, count_words_.data(), 1, MPI_INT64_T, comm_->get()));
+  refuse_if_any(count_words_, bad);
+  std::int64_t total = 0;
+  for (std::size_t r = 0; r < counts_.size(); ++r) {
+    displs_[r] = as_count(total, "the spikes");
+    counts_[r] = static_cast<int>(count_words_[r]);
+    total += count_words_[r];
+  }
+  (void)as_count(total, "the spikes");
+  send_.assign(local.data, local.data + local.size);
+  recv_.resize(static_cast<std::size_t>(total));
+  BIONMDA_MPI_TRY(MPI_Iallgatherv(send_.data(), static_cast<int>(local.size), MPI_UINT64_T, recv_.data(),
+                                  counts_.data(), displs_.data(), MPI_UINT64_T, comm_->get(), &request_));
+  const std::int64_t others = comm_->size() - 1;
+  stats_.spikes_sent += local.size;
+  stats_.spikes_received += total;
+  stats_.bytes_sent += (local.size + 1) * 8 * others;
+  stats_.bytes_received += (total - local.size) * 8 + 8 * others;
+  stats_.start_seconds += since(t0);
+}
+
+void allgather_exchange::finish(std::vector<spike_word>& out) {
+  const auto t0 = std::chrono::steady_clock::now();
+  if (!in_flight()) throw error("allgather_exchange::finish: no exchange in flight (start() first)");
+  BIONMDA_MPI_TRY(MPI_Wait(&request_, MPI_STATUS_IGNORE));
+  out.assign(recv_.begin(), recv_.end());
+  std::sort(out.begin(), out.end());  // blocks per rank, each sorted: one sorted list
+  ++stats_.windows;
+  stats_.finish_seconds += since(t0);
+}
+
+// --- point to point ------------------------------------------------------------
+
+point_to_point_exchange::point_to_point_exchange(const communicator& comm, const partition& owners,
+                                                 std::int64_t window_steps, const std::vector<std::int64_t>& needed)
+    : comm_(&comm), owners_(&owners), window_steps_(window_steps) {
+  check_setup(comm, owners, window_steps, "point_to_point_exchange");
+  const int R = comm.size();
+  const auto uR = static_cast<std::size_t>(R);
+  std::vector<std::int64_t> want;
+  comm.all_or_none([&] {
+    want.assign(needed.begin(), needed.end());
+    std::sort(want.begin(), want.end());
+    want.erase(std::unique(want.begin(), want.end()), want.end());
+    if (!want.empty() && (want.front() < 0 || want.back() >= owners.neurons())) {
+      throw invalid_argument("bionmda::mpi::point_to_point_exchange: needed neuron " +
+                             std::to_string(want.front() < 0 ? want.front() : want.back()) + " outside [0, " +
+                             std::to_string(owners.neurons()) + ")");
+    }
+    (void)as_count(static_cast<std::int64_t>(want.size()), "the needed neurons");
+  });
+  // Tell every owner which of its neurons this rank needs.
+  std::vector<std::vector<std::int64_t>> by_owner(uR);
+  for (const std::int64_t j : want) by_owner[static_cast<std::size_t>(owners.owner(j))].push_back(j);
+  std::vector<int> sc(uR), sd(uR), rc(uR), rd(uR);
+  std::vector<std::int64_t> flat;
+  flat.reserve(want.size());
+  for (std::size_t r = 0; r < uR; ++r) {
+    sd[r] = static_cast<int>(flat.size());
+    sc[r] = static_cast<int>(by_owner[r].size());
+    flat.insert(flat.end(), by_owner[r].begin(), by_owner[r].end());
+  }
+  BIONMDA_MPI_TRY(MPI_Alltoall(sc.data(), 1, MPI_INT, rc.data(), 1, MPI_INT, comm.get()));
+  std::int64_t total = 0;
+  for (std::size_t r = 0; r < uR; ++r) {
+    rd[r] = as_count(total, "the neurons needed from this rank");
+    total += rc[r];
+  }
+  std::vector<std::int64_t> asked(static_cast<std::size_t>(total));
+  BIONMDA_MPI_TRY(MPI_Alltoallv(flat.data(), sc.data(), sd.data(), MPI_INT64_T, asked.data(), rc.data(), rd.data(),
+                                MPI_INT64_T, comm.get()));
+  // Per local neuron, the ranks that need it (ascending), as CSR.
+  local_ = owners.local(comm.rank());
+  std::vector<std::int64_t> count(local_.size() + 1, 0);
+  auto local_index = [&](std::int64_t j) {
+    return static_cast<std::size_t>(std::lower_bound(local_.begin(), local_.end(), j) - local_.begin());
+  };
+  for (const std::int64_t j : asked) ++count[local_index(j) + 1];
+  for (std::size_t i = 0; i < local_.size(); ++i) count[i + 1] += count[i];
+  dest_offsets_ = count;
+  dest_.resize(static_cast<std::size_t>(total));
+  std::vector<std::int64_t> at(count.begin(), count.end() - 1);
+  std::vector<char> sends_to(uR, 0);
+  for (std::size_t r = 0; r < uR; ++r) {
+    for (int q = 0; q < rc[r]; ++q) {
+      const std::size_t i = local_index(asked[static_cast<std::size_t>(rd[r] + q)]);
+      dest_[static_cast<std::size_t>(at[i]++)] = static_cast<int>(r);
+      sends_to[r] = 1;
+    }
+  }
+  for (std::size_t r = 0; r < uR; ++r) fan_out_ += (sends_to[r] && static_cast<int>(r) != comm.rank()) ? 1 : 0;
+  send_counts_.resize(uR);
+  send_displs_.resize(uR);
+  recv_counts_.resize(uR);
+  recv_displs_.resize(uR);
+  count_words_.resize(uR);
+  recv_count_words_.resize(uR);
+  fill_.resize(uR);
+}
+
+point_to_point_exchange::~point_to_point_exchange() = default;
+
+void point_to_point_exchange::start(host_span<const spike_word> local) {
+  const auto t0 = std::chrono::steady_clock::now();
+  if (in_flight()) throw error("point_to_point_exchange::start: the previous exchange was not finished");
+  std::exception_ptr bad;
+  try {
+    ::bionmda::detail::check_local_spikes(local, window_steps_, *owners_, comm_->rank());
+  } catch (...) {
+    bad = std::current_exception();
+  }
+  const auto uR = static_cast<std::size_t>(comm_->size());
+  std::fill(count_words_.begin(), count_words_.end(), bad ? -1 : 0);
+  if (!bad) {
+    for (std::int64_t s = 0; s < local.size; ++s) {
+      const std::int64_t j = spike_neuron(local.data[s]);
+      const auto i = static_cast<std::size_t>(std::lower_bound(local_.begin(), local_.end(), j) - local_.begin());
+      for (std::int64_t q = dest_offsets_[i]; q < dest_offsets_[i + 1]; ++q) ++count_words_[static_cast<std::size_t>(dest_[static_cast<std::size_t>(q)])];
+    }
+  }
+  BIONMDA_MPI_TRY(MPI_Alltoall(count_words_.data(), 1, MPI_INT64_T, recv_count_words_.data(), 1, MPI_INT64_T,
+                               comm_->get()));
+  refuse_if_any(recv_count_words_, bad);
+  std::int64_t sent = 0, received = 0;
+  for (std::size_t r = 0; r < uR; ++r) {
+    send_displs_[r] = as_count(sent, "the spikes sent");
+    send_counts_[r] = static_cast<int>(count_words_[r]);
+    sent += count_words_[r];
+    recv_displs_[r] = as_count(received, "the spikes received");
+    recv_counts_[r] = static_cast<int>(recv_count_words_[r]);
+    received += recv_count_words_[r];
+  }
+  (void)as_count(sent, "the spikes sent");
+  (void)as_count(received, "the spikes received");
+  send_.resize(static_cast<std::size_t>(sent));
+  for (std::size_t r = 0; r < uR; ++r) fill_[r] = send_displs_[r];
+  for (std::int64_t s = 0; s < local.size; ++s) {
+    const std::int64_t j = spike_neuron(local.data[s]);
+    const auto i = static_cast<std::size_t>(std::lower_bound(local_.begin(), local_.end(), j) - local_.begin());
+    for (std::int64_t q = dest_offsets_[i]; q < dest_offsets_[i + 1]; ++q) {
+      send_[static_cast<std::size_t>(fill_[static_cast<std::size_t>(dest_[static_cast<std::size_t>(q)])]++)] =
+          local.data[s];
+    }
+  }
+  recv_.resize(static_cast<std::size_t>(received));
+  BIONMDA_MPI_TRY(MPI_Ialltoallv(send_.data(), send_counts_.data(), send_displs_.data(), MPI_UINT64_T, recv_.data(),
+                                 recv_counts_.data(), recv_displs_.data(), MPI_UINT64_T, comm_->get(), &request_));
+  const auto me = static_cast<std::size_t>(comm_->rank());
+  const std::int64_t others = comm_->size() - 1;
+  stats_.spikes_sent += sent;
+  stats_.spikes_received += received;
+  stats_.bytes_sent += (sent - count_words_[me]) * 8 + 8 * others;
+  stats_.bytes_received += (received - recv_count_words_[me]) * 8 + 8 * others;
+  stats_.start_seconds += since(t0);
+}
+
+void point_to_point_exchange::finish(std::vector<spike_word>& out) {
+  const auto t0 = std::chrono::steady_clock::now();
+  if (!in_flight()) throw error("point_to_point_exchange::finish: no exchange in flight (start() first)");
+  BIONMDA_MPI_TRY(MPI_Wait(&request_, MPI_STATUS_IGNORE));
+  out.assign(recv_.begin(), recv_.end());
+  std::sort(out.begin(), out.end());
+  ++stats_.windows;
+  stats_.finish_seconds += since(t0);
+}
+
+}  // namespace bionmda::mpi
