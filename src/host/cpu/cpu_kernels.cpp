@@ -59,8 +59,12 @@ class flush_subnormals {
 
 // The fused update of units [i0, i1) of one batch row; spike(i) says whether
 // unit i receives a spike. One SIMD loop calling the shared per-unit update.
+//
+// Never inlined: every caller of an instantiation runs the same machine code
+// (inlined copies may be vectorised or contracted differently, and then round
+// differently), and its loop count is never a compile-time constant.
 template <class Real, bool PerUnit, bool Wide, class SpikeAt>
-inline void update_row(Real* __restrict__ g, Real* __restrict__ x, countdown_t* __restrict__ cd,
+__attribute__((noinline)) void update_span(Real* __restrict__ g, Real* __restrict__ x, countdown_t* __restrict__ cd,
                        std::int64_t i0, std::int64_t i1, const model_args<Real>& m,
                        SpikeAt spike_at) {
   // Local copies: loop-invariant values the vectoriser can broadcast.
@@ -93,6 +97,98 @@ struct byte_mask {
   std::int64_t offset;
   bool operator()(std::int64_t i) const { return p[i - offset] != 0; }
 };
+
+// w * v rounded to Real before it is added anywhere: -ffast-math would fuse
+// `acc += w * v` into one FMA, which rounds once where the per-presynaptic
+// sum (compiled without fast-math) rounds twice. The empty asm holds the
+// product in a register, so both modes sum a row to the same bits.
+template <class Real>
+inline Real rounded_product(Real w, Real v) {
+  Real p = w * v;
+#if defined(__x86_64__) || defined(__i386__)
+  asm("" : "+x"(p));
+#elif defined(__aarch64__)
+  asm("" : "+w"(p));
+#else
+  volatile Real barrier = p;
+  p = barrier;
+#endif
+  return p;
+}
+
+// A multiple of every vector width (64 bytes of float64 up to 64 float32 lanes).
+constexpr std::int64_t simd_chunk = 64;
+
+// The padded last chunk of a row, through the instantiation of update_span
+// that the row's whole chunks use (the same spike type, hence the same code).
+template <class Real, bool PerUnit, bool Wide, class SpikeAt>
+inline void tail_span(Real* g, Real* x, countdown_t* cd, const model_args<Real>& m, const SpikeAt& spike_at,
+                      const std::uint8_t* flags) {
+  if constexpr (std::is_same_v<SpikeAt, byte_mask>) {
+    update_span<Real, PerUnit, Wide>(g, x, cd, 0, simd_chunk, m, byte_mask{flags, 0});
+  } else {
+    static_assert(std::is_empty_v<SpikeAt>, "a spike source other than byte_mask must not depend on the index");
+    update_span<Real, PerUnit, Wide>(g, x, cd, 0, simd_chunk, m, spike_at);
+  }
+}
+
+// update_span over [i0, i1) such that every element goes through the vector
+// code: whole chunks of simd_chunk elements in place, and the last partial
+// chunk in a padded copy (the padding: zero state, no spike, the last unit's
+// parameters). A scalar remainder loop would call scalar libm where the vector
+// body calls the vector math library, and a unit's bits would depend on where
+// it sits in the population; this way they depend only on its own inputs, so
+// a network split over ranks (each rank holding some of the units) steps every
+// unit to the same bits as one process does.
+template <class Real, bool PerUnit, bool Wide, class SpikeAt>
+inline void update_row(Real* __restrict__ g, Real* __restrict__ x, countdown_t* __restrict__ cd,
+                       std::int64_t i0, std::int64_t i1, const model_args<Real>& m,
+                       SpikeAt spike_at) {
+  const std::int64_t body = i0 + (i1 - i0) / simd_chunk * simd_chunk;
+  if (body > i0) update_span<Real, PerUnit, Wide>(g, x, cd, i0, body, m, spike_at);
+  const std::int64_t n = i1 - body;
+  if (n == 0) return;
+  alignas(64) Real tg[simd_chunk] = {};
+  alignas(64) Real tx[simd_chunk] = {};
+  alignas(64) countdown_t tc[simd_chunk] = {};
+  alignas(64) std::uint8_t ts[simd_chunk] = {};
+  for (std::int64_t j = 0; j < n; ++j) {
+    tg[j] = g[body + j];
+    tx[j] = x[body + j];
+    tc[j] = cd[body + j];
+    ts[j] = spike_at(body + j) ? 1 : 0;
+  }
+  if constexpr (PerUnit) {
+    alignas(64) Real a1[simd_chunk], b1[simd_chunk], ax[simd_chunk], b2[simd_chunk], hon[simd_chunk], hoff[simd_chunk];
+    alignas(64) countdown_t pl[simd_chunk];
+    for (std::int64_t j = 0; j < simd_chunk; ++j) {
+      const std::int64_t k = body + std::min(j, n - 1);
+      a1[j] = m.alpha1[k];
+      b1[j] = m.beta1[k];
+      ax[j] = m.ax_on[k];
+      b2[j] = m.beta2[k];
+      hon[j] = m.hx_on[k];
+      hoff[j] = m.hx_off[k];
+      pl[j] = m.pulse[k];
+    }
+    model_args<Real> tm = m;
+    tm.alpha1 = a1;
+    tm.beta1 = b1;
+    tm.ax_on = ax;
+    tm.beta2 = b2;
+    tm.hx_on = hon;
+    tm.hx_off = hoff;
+    tm.pulse = pl;
+    tail_span<Real, PerUnit, Wide>(tg, tx, tc, tm, spike_at, ts);
+  } else {
+    tail_span<Real, PerUnit, Wide>(tg, tx, tc, m, spike_at, ts);
+  }
+  for (std::int64_t j = 0; j < n; ++j) {
+    g[body + j] = tg[j];
+    x[body + j] = tx[j];
+    cd[body + j] = tc[j];
+  }
+}
 
 // The 8 flag bytes (0 or 1, least significant bit first) of each byte of a
 // bit mask, as one little-endian 64-bit word: a 32-bit word of spikes becomes
@@ -267,11 +363,11 @@ void run_fused_post(const state_ptrs<Real>& s, const model_args<Real>& m, const 
           const std::int64_t c1 = std::min(k_end, c0 + tile);
           alignas(64) std::uint8_t flags[tile];
           for (std::int64_t k = c0; k < c1; ++k) flags[k - c0] = gate(row + k, b, k) ? 1 : 0;
-          const std::uint8_t* mask = flags;
-          update_row<Real, PerUnit, Wide>(g, s.x + row, s.countdown + row, c0, c1, m,
-                                          [mask, c0](std::int64_t k) { return mask[k - c0] != 0; });
+          // byte_mask: the instantiation of every other masked step, so a
+          // synapse's g has the bits of its presynaptic unit in per-presynaptic mode.
+          update_row<Real, PerUnit, Wide>(g, s.x + row, s.countdown + row, c0, c1, m, byte_mask{flags, c0});
           for (std::int64_t k = c0; k < c1; ++k) {
-            acc += a.gmax[k] * g[k];
+            acc += rounded_product(a.gmax[k], g[k]);
             if (k + 1 == offsets[j + 1]) finish_rows_until(k + 1);
           }
         }
