@@ -29,10 +29,15 @@ static, fixed at trace time and checked there by the library itself (finite,
 >= 0; dt > 0; pulse length T_dur/dt at most 65535 steps, in every unit). Each
 parameter is a number (the same for every unit) or a concrete array of one
 value per unit: shape (N,) with N = g.shape[-1], or any shape that broadcasts
-to (N,), such as (1,); the units share it across every batch entry. A
-parameter array is passed to the handler as a static array attribute (it
-lives in the compiled program, and a new array compiles a new program);
-parameters given as numbers stay scalar attributes, the path they always had.
+to (N,), such as (1,), shared by every batch entry. A parameter array is
+passed to the handler as a static array attribute (it lives in the compiled
+program, and a new array compiles a new program); parameters given as numbers
+stay scalar attributes, the path they always had. On ``cuda`` the per-unit
+handler builds its population (per-unit tables in device memory) in XLA's
+initialize stage, before the program runs and outside any CUDA-graph capture,
+so the step itself stays capture-compatible (not yet run on a GPU). Under
+``shard_map``, N is the shard's: shard per-unit parameters' programs over
+batch axes only.
 Every bad input raises before anything runs: ``TypeError`` for a wrong dtype
 or a traced parameter, ``ValueError`` for a shape mismatch or an invalid
 parameter (a NaN, infinite or negative value, a pulse of more than 65535
