@@ -64,8 +64,20 @@ def _mantissa(a):
     return np.asarray(u.get_mantissa(a), dtype=np.float64)
 
 
+def _in_precision(v, precision):
+    """A parameter array in the run's float type: BrainPy's float32 update refuses float64 arrays."""
+    if precision != 32:
+        return v
+    if isinstance(v, u.Quantity) and np.ndim(v.mantissa) > 0:
+        return u.Quantity(np.asarray(v.mantissa, np.float32), unit=v.unit)
+    if isinstance(v, np.ndarray) and v.dtype == np.float64:
+        return v.astype(np.float32)
+    return v
+
+
 def _run_side_by_side(n_units, steps, dt, spikes, precision, batch_size=None, reset_at=None, **kwargs):
     """BrainPy's BioNMDA and the drop-in in one for_loop; returns (g, x) traces of both [steps, ...]."""
+    kwargs = {k: _in_precision(v, precision) for k, v in kwargs.items()}
     with brainstate.environ.context(dt=dt * u.ms, precision=precision):
         ref = brainpy.state.BioNMDA(n_units, **kwargs)
         new = bb.BioNMDA(n_units, **kwargs)
@@ -107,6 +119,14 @@ def _spikes(seed, shape, p):
 _RNG = np.random.default_rng(12)
 _G0 = _RNG.uniform(0.0, 1.0, 12)
 _X0 = _RNG.uniform(0.0, 1.0, 12)
+# Per-neuron parameters (BrainPy takes arrays of in_size): rates, T and pulse
+# lengths differing per neuron, T_dur zeros among non-zeros, every T_dur a
+# multiple of the scenario's dt.
+_A1 = _RNG.uniform(0.5, 3.0, 12)
+_B1 = _RNG.uniform(0.005, 0.05, 12)
+_TC = _RNG.uniform(0.5, 2.0, 12)
+_TD = np.array([0.0, 0.5, 0.125, 1.0, 0.0, 0.25, 2.0, 0.5, 0.0, 0.375, 0.75, 0.125])
+_A2_2x5 = _RNG.uniform(0.5, 1.5, (2, 5))
 
 # name: (in_size, batch_size, steps, dt [ms], spike probability, reset_at, constructor kwargs)
 SCENARIOS = {
@@ -125,6 +145,23 @@ SCENARIOS = {
     "reset_mid_run": (8, 2, 1200, 0.125, 0.05, 600, dict(g_initializer=braintools.init.Constant(0.25 * u.mS))),
     "tdur_zero": (8, None, 400, 0.25, 0.2, None, dict(T_dur=0.0 * u.ms, g_initializer=braintools.init.Constant(0.5 * u.mS),
                                                      x_initializer=braintools.init.Constant(0.7))),
+    "per_neuron_parameters": (
+        12, 2, 1200, 0.125, 0.03, None,
+        dict(alpha1=_A1 / u.ms, beta1=_B1 / u.ms, T=_TC * u.mM, T_dur=_TD * u.ms, beta2=0.3 / u.ms),
+    ),
+    "per_neuron_other_units_dt_1_16": (
+        12, None, 1600, 0.0625, 0.03, None,
+        dict(alpha1=_A1 * 1000.0 / u.second, beta2=_B1 * 20.0 * u.kHz, T_dur=(_TD + 0.0625) * 1000.0 * u.us),
+    ),
+    "per_neuron_in_size_2x5_broadcast": (
+        (2, 5), 3, 1200, 0.125, 0.03, None,
+        # (2, 5) per neuron; (5,) broadcast over the first axis; (2, 1) over the second.
+        dict(alpha2=_A2_2x5 / (u.ms * u.mM), T_dur=np.array([0.0, 0.25, 0.5, 1.0, 0.125]) * u.ms,
+             beta1=np.array([[0.01], [0.04]]) / u.ms),
+    ),
+    "per_neuron_reset_mid_run": (
+        12, 2, 1200, 0.125, 0.05, 600, dict(T_dur=_TD * u.ms, g_initializer=braintools.init.Constant(0.25 * u.mS)),
+    ),
 }
 
 
@@ -195,6 +232,20 @@ def test_plain_numbers_are_the_library_units():
     np.testing.assert_array_equal(g_q, g_f)
     # An array of one value per unit, all equal, is that value.
     assert bb.BioNMDA(6, alpha1=np.full(6, 1.5) / u.ms).params.alpha1 == 1.5
+
+
+def test_per_neuron_parameters_reach_bionmda_jax_per_unit():
+    """Arrays of differing values become per-unit arrays of bionmda.jax (in_size flattened), in the library's units."""
+    syn = bb.BioNMDA((2, 3), alpha1=np.array([1.0, 2.0, 3.0]) / u.second, T_dur=np.array([[0.5], [1.0]]) * u.ms)
+    np.testing.assert_array_equal(syn.params.alpha1, np.tile([0.001, 0.002, 0.003], 2))
+    np.testing.assert_array_equal(syn.params.T_dur, [0.5, 0.5, 0.5, 1.0, 1.0, 1.0])
+    assert syn.params.beta1 == 0.01  # the others stay numbers
+    # The drop-in steps each neuron with its own values: a spike on every neuron
+    # leaves pulses of T_dur/dt - 1 steps after its own step.
+    with brainstate.environ.context(dt=0.25 * u.ms, precision=64):
+        syn.init_state(batch_size=2)
+        syn.update(np.ones((2, 2, 3), bool))
+        np.testing.assert_array_equal(syn.countdown.value, np.broadcast_to([[[1], [3]]], (2, 2, 3)))
 
 
 def test_is_a_brainpy_synapse_with_brainpys_states():
@@ -331,9 +382,14 @@ def test_align_pre_projection_with_mgblock_output():
     (dict(beta2=-0.5 / u.ms), ValueError, "beta2"),
     (dict(beta1=float("nan")), ValueError, "beta1"),
     (dict(alpha2=np.inf), ValueError, "alpha2"),
-    (dict(alpha1=np.linspace(1, 2, 5) / u.ms), NotImplementedError, "alpha1"),
-    (dict(T_dur=np.array([0.5, 0.5, 1.0, 0.5, 0.5]) * u.ms), NotImplementedError, "T_dur"),
-    (dict(beta1=np.ones(3)), ValueError, "beta1"),  # does not fit in_size 5
+    (dict(beta1=np.ones(3)), ValueError, r"beta1 has shape \(3,\), which does not broadcast to in_size \(5,\)"),
+    (dict(alpha1=np.ones((2, 5)) / u.ms), ValueError, r"alpha1 has shape \(2, 5\), which does not broadcast to in_size"),
+    (dict(T=np.ones((5, 1)) * u.mM), ValueError, r"T has shape \(5, 1\), which does not broadcast to in_size \(5,\)"),
+    (dict(alpha2=np.array([1.0, 1.0, np.nan, 1.0, 1.0])), ValueError, r"alpha2 must be finite and >= 0, got nan \(element \(2,\)\)"),
+    (dict(beta2=np.array([0.5, 0.5, 0.5, -0.5, 0.5]) / u.ms), ValueError, r"beta2 must be finite and >= 0, got -0.5 \(element \(3,\)\)"),
+    (dict(T_dur=np.array([0.5, np.inf, 0.5, 0.5, 0.5]) * u.ms), ValueError, "T_dur must be finite"),
+    (dict(T_dur=np.linspace(0.1, 0.5, 5) * u.mV), ValueError, "T_dur = "),
+    (dict(alpha1=np.ones(5, complex)), TypeError, "alpha1 must be a real number or array"),
     (dict(T="1 mM"), TypeError, "T"),
 ])
 def test_bad_parameters_are_named(kwargs, error, needle):
@@ -349,6 +405,18 @@ def test_traced_parameter_is_refused():
 
     with pytest.raises(TypeError, match="alpha1 must be a concrete value"):
         make(2.0)
+    with pytest.raises(TypeError, match="alpha1 must be a concrete value"):
+        make(jnp.linspace(1.0, 2.0, 3))
+
+
+def test_per_neuron_pulse_over_65535_steps_is_named_at_the_first_update():
+    syn = bb.BioNMDA(4, T_dur=np.array([0.5, 0.5, 10000.0, 0.25]) * u.ms)
+    syn.init_state()
+    with brainstate.environ.context(dt=0.125 * u.ms):  # unit 2: 80000 steps
+        with pytest.raises(ValueError, match=r"at most 65535.*T_dur\[2\]"):
+            syn.update(np.ones(4, bool))
+    np.testing.assert_array_equal(_mantissa(syn.g.value), 0)  # nothing ran
+    np.testing.assert_array_equal(syn.countdown.value, 0)
 
 
 @pytest.mark.parametrize("kwargs, needle", [

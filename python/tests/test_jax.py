@@ -333,7 +333,7 @@ def test_bad_window_shape():
         ({}, -0.1, "dt must be finite and > 0 ms, got -0.1"),
         ({}, float("nan"), "dt must be finite and > 0 ms, got nan"),
         ({"gamma": 1.0}, 0.1, "unknown parameter 'gamma'"),
-        ({"alpha1": np.ones(5)}, 0.1, "params.alpha1 must be one number, got an array of shape (5,)"),
+        ({"alpha1": np.ones(4)}, 0.1, "params.alpha1 has shape (4,), which does not broadcast to one value per unit"),
     ],
 )
 def test_bad_parameters_are_named(params, dt, needle):

@@ -27,12 +27,15 @@ Differences from BrainPy, all deliberate:
   ``dt`` from ``brainstate.environ``, not ``t``.
 - The pulse state is ``countdown`` (``brainstate.ShortTermState``, uint16,
   steps of transmitter left) instead of BrainPy's ``spike_arrival_time``.
-- Parameters are one value for all units (``bionmda.jax`` takes scalars): an
-  array of equal values is accepted, an array of different values raises
-  ``NotImplementedError`` naming the parameter (``bionmda.Population`` takes
-  per-unit parameters). They must be concrete at construction, finite and
-  >= 0 (checked there; the pulse length T_dur/dt is checked at the first
-  ``update``, when dt is known).
+- Parameters must be concrete at construction (never traced), finite and
+  >= 0 (checked there; the pulse length T_dur/dt, at most 65535 steps in
+  every unit, is checked at the first ``update``, when dt is known). Each is
+  a number or, as in BrainPy, an array that broadcasts to ``in_size`` (one
+  value per neuron); another shape raises ``ValueError`` naming the
+  parameter, its shape and ``in_size``. An array of equal values is taken as
+  that one number; an array of different values is passed to
+  :func:`bionmda.jax.step` per unit (the state's ``in_size`` axes flattened
+  into its unit axis), as a static attribute of the compiled step.
 - States are float32 or float64 (``brainstate.environ``'s precision, or the
   initializers' dtype); g and x start in [0, 1] (in g's unit), checked when
   the initial values are concrete. Plain-number initial values are broadcast
@@ -101,8 +104,9 @@ def _to_library_unit(value: Any, name: str, unit: Any) -> Any:
     return value
 
 
-def _scalar_parameter(value: Any, name: str) -> float:
-    """One finite number >= 0 in the library's unit, from BrainPy's parameter value."""
+def _parameter(value: Any, name: str, varshape: tuple[int, ...]) -> float | np.ndarray:
+    """BrainPy's parameter value in the library's unit: one number, or (values differing
+    per neuron) a float64 array of shape varshape flattened to prod(varshape) units."""
     mantissa = _to_library_unit(value, name, _UNITS[name])
     if _is_traced(mantissa):
         raise TypeError(
@@ -111,22 +115,28 @@ def _scalar_parameter(value: Any, name: str) -> float:
         )
     a = np.asarray(mantissa)
     if a.dtype.kind not in "biuf":
-        raise TypeError(f"{_WHO}: {name} must be a real number, got {value!r} ({a.dtype})")
+        raise TypeError(f"{_WHO}: {name} must be a real number or array, got {value!r} ({a.dtype})")
     if a.size == 0:
         raise ValueError(f"{_WHO}: {name} is an empty array")
+    if a.ndim > 0:
+        try:
+            fits = np.broadcast_shapes(a.shape, varshape) == varshape
+        except ValueError:
+            fits = False
+        if not fits:
+            raise ValueError(
+                f"{_WHO}: {name} has shape {a.shape}, which does not broadcast to in_size {varshape} "
+                "(one value per neuron)"
+            )
     flat = a.astype(np.float64).ravel()
     bad = ~np.isfinite(flat) | (flat < 0)
     if bad.any():
         i = int(np.argmax(bad))
-        where = "" if a.ndim == 0 else f" (element {np.unravel_index(i, a.shape)})"
-        raise ValueError(f"{_WHO}: {name} must be finite and >= 0, got {flat[i]!r}{where}")
-    if not np.all(flat == flat[0]):
-        raise NotImplementedError(
-            f"{_WHO}: {name} has different values per unit (shape {a.shape}); the drop-in takes one value "
-            "for all units (bionmda.jax's FFI takes scalars). Pass one number, or use bionmda.Population "
-            "for per-unit parameters"
-        )
-    return float(flat[0])
+        where = "" if a.ndim == 0 else f" (element {tuple(int(j) for j in np.unravel_index(i, a.shape))})"
+        raise ValueError(f"{_WHO}: {name} must be finite and >= 0, got {float(flat[i])!r}{where}")
+    if np.all(flat == flat[0]):
+        return float(flat[0])
+    return np.broadcast_to(a.astype(np.float64), varshape).ravel()
 
 
 def _dt_ms() -> float:
@@ -183,7 +193,8 @@ class BioNMDA(brainpy.state.Synapse):
     Args:
         in_size: size of the population (int or tuple), as BrainPy's.
         name: module name.
-        alpha1: g opening rate [1/ms] (default 2.0/ms).
+        alpha1: g opening rate [1/ms] (default 2.0/ms). Every parameter is a number or an array
+            that broadcasts to in_size (one value per neuron), a brainunit quantity or plain numbers.
         beta1: g closing rate [1/ms] (default 0.01/ms).
         alpha2: x activation rate per mM of transmitter [1/(ms*mM)] (default 1.0/(ms*mM)).
         beta2: x inactivation rate [1/ms] (default 0.5/ms).
@@ -196,10 +207,11 @@ class BioNMDA(brainpy.state.Synapse):
         g, x: ``brainstate.HiddenState`` (after ``init_state``), shape ``varshape`` or ``(batch,) + varshape``.
         countdown: ``brainstate.ShortTermState``, uint16, pulse steps left per element.
         alpha1, beta1, alpha2, beta2, T, T_duration: the parameters as given (BrainPy's attributes).
-        params: :class:`bionmda.jax.Params`, the parameters in the library's units.
+        params: :class:`bionmda.jax.Params`, the parameters in the library's units: numbers, or
+            arrays of prod(in_size) values (in_size flattened) where values differ per neuron.
 
     Raises:
-        TypeError, ValueError, NotImplementedError: a bad argument, named (see the module's doc).
+        TypeError, ValueError: a bad argument, named (see the module's doc).
     """
 
     def __init__(
@@ -218,7 +230,9 @@ class BioNMDA(brainpy.state.Synapse):
         super().__init__(name=name, in_size=in_size)
         given = dict(alpha1=alpha1, beta1=beta1, alpha2=alpha2, beta2=beta2, T=T, T_dur=T_dur)
         values = {}
+        library = {}  # in the library's units: numbers, or per-unit arrays
         for k, v in given.items():
+            library[k] = _parameter(v, k, tuple(self.varshape))  # names a bad shape or value first
             try:
                 values[k] = braintools.init.param(v, self.varshape)
             except (ValueError, TypeError) as e:
@@ -230,7 +244,7 @@ class BioNMDA(brainpy.state.Synapse):
         self.beta2 = values["beta2"]
         self.T = values["T"]
         self.T_duration = values["T_dur"]
-        self.params = _bj.Params(**{k: _scalar_parameter(v, k) for k, v in values.items()})
+        self.params = _bj.Params(**library)
         self.g_initializer = g_initializer
         self.x_initializer = x_initializer
 
@@ -307,6 +321,15 @@ class BioNMDA(brainpy.state.Synapse):
                 f"{_WHO}: pre_spike has shape {spikes.shape}, which does not broadcast to the state's {shape}"
             ) from None
         flat = (1,) if len(shape) == 0 else shape  # bionmda.jax needs a unit axis
+        if any(isinstance(v, np.ndarray) for v in self.params):
+            # Per-neuron parameters: the in_size axes are the unit axis, the rest batch.
+            varshape = tuple(self.varshape)
+            if shape[len(shape) - len(varshape):] != varshape:
+                raise ValueError(
+                    f"{_WHO}: the state has shape {shape}, which does not end with in_size {varshape}; "
+                    "per-neuron parameters need it"
+                )
+            flat = shape[:len(shape) - len(varshape)] + (int(np.prod(varshape)),)
         g2, x2, c2 = _bj.step(
             jnp.reshape(gm, flat), jnp.reshape(xm, flat), jnp.reshape(countdown, flat),
             jnp.reshape(spikes, flat), params=self.params, dt=_dt_ms(),

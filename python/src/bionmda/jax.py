@@ -25,21 +25,35 @@ Spikes: bool or uint8 (non-zero = a presynaptic spike reaches the element this
 step), shaped like ``g`` for ``step`` and ``(K,) + g.shape`` for ``window``.
 
 Parameters (:class:`Params`, BrainPy's names and defaults) and ``dt`` are
-static: plain numbers, fixed at trace time, checked there by the library itself
-(finite, >= 0; dt > 0; pulse length T_dur/dt at most 65535 steps). Every bad
-input raises before anything runs: ``TypeError`` for a wrong dtype or a traced
-parameter, ``ValueError`` for a shape mismatch or an invalid parameter, each
-naming the argument. Per-unit parameter arrays are not supported here (use
-:class:`bionmda.Population`).
+static, fixed at trace time and checked there by the library itself (finite,
+>= 0; dt > 0; pulse length T_dur/dt at most 65535 steps, in every unit). Each
+parameter is a number (the same for every unit) or a concrete array of one
+value per unit: shape (N,) with N = g.shape[-1], or any shape that broadcasts
+to (N,), such as (1,), shared by every batch entry. A parameter array is
+passed to the handler as a static array attribute (it lives in the compiled
+program, and a new array compiles a new program); parameters given as numbers
+stay scalar attributes, the path they always had. On ``cuda`` the per-unit
+handler builds its population (per-unit tables in device memory) in XLA's
+initialize stage, before the program runs and outside any CUDA-graph capture,
+so the step itself stays capture-compatible (not yet run on a GPU). Under
+``shard_map``, N is the shard's: shard per-unit parameters' programs over
+batch axes only.
+Every bad input raises before anything runs: ``TypeError`` for a wrong dtype
+or a traced parameter, ``ValueError`` for a shape mismatch or an invalid
+parameter (a NaN, infinite or negative value, a pulse of more than 65535
+steps), each naming the argument (and the unit, for an array).
 
 Transformations: ``jit``, ``lax.scan``, ``shard_map`` (each shard steps its
-own block) and ``vmap`` (one batched call with a larger B, not a loop) all work.
+own block) and ``vmap`` (one batched call with a larger B, not a loop) all work;
+per-unit parameters are per unit, so a vmapped call shares them across the
+mapped axis too.
 Not differentiable (no JVP/VJP rule).
 """
 
 from __future__ import annotations
 
 import functools
+import hashlib
 import math
 from typing import Any, Mapping, NamedTuple
 
@@ -63,6 +77,9 @@ __all__ = ["Params", "step", "window", "zeros_state", "cuda_compiled"]
 
 _STEP = "bionmda_step"
 _WINDOW = "bionmda_window"
+# Per-unit parameters: the same handlers' body with array attributes.
+_STEP_UNITS = "bionmda_step_units"
+_WINDOW_UNITS = "bionmda_window_units"
 
 for _platform, _handlers in _jax_ffi.targets.items():
     for _name, _capsule in _handlers.items():
@@ -75,7 +92,10 @@ def cuda_compiled() -> bool:
 
 
 class Params(NamedTuple):
-    """Kinetic parameters, one number each for all units (BrainPy's names and defaults).
+    """Kinetic parameters (BrainPy's names and defaults): each a number for all units, or one value per unit.
+
+    A field may be a concrete array of shape (N,) (N = g.shape[-1]) or of a
+    shape that broadcasts to (N,); values are static (never traced).
 
     alpha1: g opening rate, closed -> open, driven by x [1/ms]
     beta1:  g closing rate, open -> closed [1/ms]
@@ -85,32 +105,38 @@ class Params(NamedTuple):
     T_dur:  pulse duration [ms] (0: no pulse); counted in whole steps of dt
     """
 
-    alpha1: float = 2.0
-    beta1: float = 0.01
-    alpha2: float = 1.0
-    beta2: float = 0.5
-    T: float = 1.0
-    T_dur: float = 0.5
+    alpha1: Any = 2.0
+    beta1: Any = 0.01
+    alpha2: Any = 1.0
+    beta2: Any = 0.5
+    T: Any = 1.0
+    T_dur: Any = 0.5
+
+
+def _static_value(value: Any, name: str) -> float | np.ndarray:
+    """A number (float) or a concrete array of real values (float64 ndarray, ndim >= 1)."""
+    if isinstance(value, jax.core.Tracer):
+        raise TypeError(
+            f"bionmda.jax: {name} must be a static number or a concrete array (fixed at trace time), got a traced "
+            f"value {value}; pass a Python number or a numpy array, not an argument of the jitted function"
+        )
+    a = np.asarray(value)
+    if a.dtype.kind not in "biuf":
+        raise TypeError(f"bionmda.jax: {name} must be real (a number or an array of numbers), got {value!r} ({a.dtype})")
+    if a.ndim == 0:
+        return float(a)
+    return a.astype(np.float64)
 
 
 def _static_number(value: Any, name: str) -> float:
-    if isinstance(value, jax.core.Tracer):
-        raise TypeError(
-            f"bionmda.jax: {name} must be a static number (fixed at trace time), got a traced value {value}; "
-            "pass it as a Python float, not as an argument of the jitted function"
-        )
-    a = np.asarray(value)
-    if a.ndim != 0:
-        raise ValueError(
-            f"bionmda.jax: {name} must be one number, got an array of shape {a.shape} "
-            "(per-unit parameters are not supported by bionmda.jax; use bionmda.Population)"
-        )
-    if a.dtype.kind not in "biuf":
-        raise TypeError(f"bionmda.jax: {name} must be a real number, got {value!r} ({a.dtype})")
-    return float(a)
+    v = _static_value(value, name)
+    if isinstance(v, np.ndarray):
+        raise ValueError(f"bionmda.jax: {name} must be one number, got an array of shape {v.shape}")
+    return v
 
 
-def _params(params: Params | Mapping[str, Any] | None, dt: Any) -> tuple[float, ...]:
+def _params(params: Params | Mapping[str, Any] | None, dt: Any) -> tuple[Any, ...]:
+    """The six parameters (each a float or a float64 array) and dt (a float)."""
     if params is None:
         params = Params()
     elif isinstance(params, Mapping):
@@ -120,7 +146,7 @@ def _params(params: Params | Mapping[str, Any] | None, dt: Any) -> tuple[float, 
         params = Params(**params)
     elif not isinstance(params, Params):
         raise TypeError(f"bionmda.jax: params must be a bionmda.jax.Params or a mapping, got {type(params).__name__}")
-    values = tuple(_static_number(v, f"params.{k}") for k, v in zip(Params._fields, params))
+    values = tuple(_static_value(v, f"params.{k}") for k, v in zip(Params._fields, params))
     return values + (_static_number(dt, "dt"),)
 
 
@@ -137,6 +163,100 @@ def _check_params(values: tuple[float, ...], precision: str) -> None:
         _validated.__wrapped__(values, precision)
     else:
         _validated(values, precision)
+
+
+class _UnitParams:
+    """Parameters with at least one per-unit array, static and hashable (by a hash of their values).
+
+    ``values``: per parameter, a float (the same for every unit) or a
+    read-only float64 array of shape (N,); ``key``: a 64-bit hash of every
+    value, sizes and dt, which the handler uses to find its population without
+    reading the arrays on every call (it compares them once per call site).
+    """
+
+    __slots__ = ("values", "dt", "units", "key")
+
+    def __init__(self, values: tuple[Any, ...], dt: float, units: int):
+        self.values = values
+        self.dt = dt
+        self.units = units
+        h = hashlib.blake2b(digest_size=8)
+        h.update(np.asarray([dt, units], np.float64).tobytes())
+        for v in values:
+            a = np.atleast_1d(np.asarray(v, np.float64))
+            h.update(np.int64(a.size).tobytes())
+            h.update(a.tobytes())
+        self.key = int.from_bytes(h.digest(), "little", signed=True)  # an i64 attribute (MLIR has no u64 above 2**63)
+
+    def __hash__(self) -> int:
+        return hash(self.key)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, _UnitParams):
+            return NotImplemented
+        if (self.key, self.dt, self.units) != (other.key, other.dt, other.units):
+            return False
+        for a, b in zip(self.values, other.values):
+            if isinstance(a, np.ndarray) != isinstance(b, np.ndarray):
+                return False
+            if isinstance(a, np.ndarray):
+                if a.tobytes() != b.tobytes():
+                    return False
+            elif np.float64(a).tobytes() != np.float64(b).tobytes():
+                return False
+        return True
+
+    def attributes(self) -> dict[str, Any]:
+        # Every parameter an F64 array attribute: N values, or 1 for all units.
+        attrs: dict[str, Any] = {
+            k: v if isinstance(v, np.ndarray) else np.asarray([v], np.float64)
+            for k, v in zip(Params._fields, self.values)
+        }
+        attrs["dt"] = np.float64(self.dt)
+        attrs["params_key"] = np.int64(self.key)
+        return attrs
+
+
+def _unit_params(values: tuple[Any, ...], units: int) -> _UnitParams:
+    per_param = []
+    for k, v in zip(Params._fields, values[:-1]):
+        if isinstance(v, np.ndarray):
+            try:
+                v = np.broadcast_to(v, (units,))
+            except ValueError:
+                raise ValueError(
+                    f"bionmda.jax: params.{k} has shape {v.shape}, which does not broadcast to one value per unit, "
+                    f"({units},) (g's last axis, N = {units})"
+                ) from None
+            v = np.array(v, np.float64)  # a contiguous copy, which nothing else can change
+            v.setflags(write=False)
+        per_param.append(v)
+    return _UnitParams(tuple(per_param), values[-1], units)
+
+
+@functools.lru_cache(maxsize=64)
+def _unit_validated(p: _UnitParams, precision: str) -> None:
+    # The library's own checks over every unit (its messages name the
+    # parameter and the unit): a CPU population of N units must build.
+    kw = dict(zip(Params._fields, p.values))
+    _bionmda.Population(p.units, 1, p.dt, precision, "cpu", **kw)
+
+
+def _check_unit_params(p: _UnitParams, precision: str) -> None:
+    if any(np.isnan(v).any() for v in p.values) or math.isnan(p.dt):  # an error is never cached anyway
+        _unit_validated.__wrapped__(p, precision)
+    else:
+        _unit_validated(p, precision)
+
+
+def _static(values: tuple[Any, ...], units: int, precision: str) -> tuple[float, ...] | _UnitParams:
+    """Checked static parameters: a tuple of numbers (scalar targets) or _UnitParams (per-unit targets)."""
+    if not any(isinstance(v, np.ndarray) for v in values):
+        _check_params(values, precision)
+        return values
+    p = _unit_params(values, units)
+    _check_unit_params(p, precision)
+    return p
 
 
 def _dtype_of(a: Any, name: str) -> np.dtype:
@@ -178,7 +298,9 @@ def _spikes(spikes: Any) -> jax.Array:
     return jnp.asarray(spikes)
 
 
-def _attributes(values: tuple[float, ...]) -> dict[str, np.float64]:
+def _attributes(values: tuple[float, ...] | _UnitParams) -> dict[str, Any]:
+    if isinstance(values, _UnitParams):
+        return values.attributes()
     return {k: np.float64(v) for k, v in zip(Params._fields + ("dt",), values)}
 
 
@@ -197,31 +319,34 @@ def step(g: Any, x: Any, countdown: Any, spikes: Any, params: Params | Mapping[s
         g, x: float32 or float64 arrays of one shape (..., N), values in [0, 1].
         countdown: uint16 array of that shape, pulse steps left per element.
         spikes: bool or uint8 array of that shape; non-zero = a spike arrives this step.
-        params: :class:`Params` or a mapping of some of its fields (None: BrainPy's defaults).
+        params: :class:`Params` or a mapping of some of its fields (None: BrainPy's defaults); each
+            field a number or a concrete array broadcastable to (N,) (one value per unit).
         dt: time step [ms], a static number > 0.
     Raises:
         TypeError: a wrong dtype, or a traced parameter.
-        ValueError: a shape mismatch or an invalid parameter (named, with its value).
+        ValueError: a shape mismatch (of the state, the spikes or a parameter array) or an invalid
+            parameter (named, with its value and, for an array, the unit).
     """
     g, x, countdown, precision = _state(g, x, countdown)
     spikes = _spikes(spikes)
     if spikes.shape != g.shape:
         raise ValueError(f"bionmda.jax: spikes have shape {spikes.shape}; a step needs g's shape {g.shape}")
-    values = _params(params, dt)
-    _check_params(values, precision)
-    return _ffi(_STEP, g, x, countdown, spikes, _attributes(values))
+    static = _static(_params(params, dt), g.shape[-1], precision)
+    target = _STEP_UNITS if isinstance(static, _UnitParams) else _STEP
+    return _ffi(target, g, x, countdown, spikes, _attributes(static))
 
 
 @functools.lru_cache(maxsize=256)
-def _window_fn(values: tuple[float, ...]):
+def _window_fn(values: tuple[float, ...] | _UnitParams):
     attrs = _attributes(values)
+    target = _WINDOW_UNITS if isinstance(values, _UnitParams) else _WINDOW
 
     # vmap: the FFI call itself would get the batch axis in front of K in the
     # spikes; this rule moves it behind K (spikes [K, V, ...]) and makes one
     # call with V times the batch.
     @jax.custom_batching.custom_vmap
     def call(g, x, countdown, spikes):
-        return _ffi(_WINDOW, g, x, countdown, spikes, attrs)
+        return _ffi(target, g, x, countdown, spikes, attrs)
 
     @call.def_vmap
     def rule(axis_size, in_batched, g, x, countdown, spikes):
@@ -254,9 +379,8 @@ def window(g: Any, x: Any, countdown: Any, spikes: Any, params: Params | Mapping
     spikes = _spikes(spikes)
     if spikes.ndim != g.ndim + 1 or spikes.shape[1:] != g.shape:
         raise ValueError(f"bionmda.jax: window spikes have shape {spikes.shape}; expected (K,) + g's shape {g.shape}")
-    values = _params(params, dt)
-    _check_params(values, precision)
-    return _window_fn(values)(g, x, countdown, spikes)
+    static = _static(_params(params, dt), g.shape[-1], precision)
+    return _window_fn(static)(g, x, countdown, spikes)
 
 
 def zeros_state(shape: tuple[int, ...] | int, dtype: Any = jnp.float32) -> tuple[jax.Array, jax.Array, jax.Array]:
