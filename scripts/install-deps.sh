@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
-# Installs the Debian packages bionmda's build, tests and tools need, if missing.
+# Installs the Debian packages bionmda's build, tests and tools need, if missing
+# (Open MPI for bionmda::mpi and the distributed network example).
 # Arguments name more packages to install if missing (e.g. clang libomp-dev).
 # The CUDA toolkit is optional: without nvcc the CPU-only library is built.
 set -euo pipefail
 
 need=()
 have_pkg() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }
-for pkg in cmake g++ make libgtest-dev libcli11-dev nlohmann-json3-dev libxxhash-dev "$@"; do
+for pkg in cmake g++ make libgtest-dev libcli11-dev nlohmann-json3-dev libxxhash-dev libopenmpi-dev openmpi-bin "$@"; do
   have_pkg "$pkg" || need+=("$pkg")
 done
 if [ ${#need[@]} -eq 0 ]; then

@@ -4,6 +4,8 @@
 #include <gtest/gtest.h>
 #include <sys/wait.h>
 
+#include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -166,6 +168,136 @@ TEST(NetworkExample, SizesAreCheckedAndLargeNetworksStaySparse) {
   EXPECT_EQ(j.at("steps").get<long long>(), 50);
   EXPECT_GT(j.at("steps_per_s").get<double>(), 0.0);
 }
+
+#if BIONMDA_TEST_MPI
+// mpiexec -n ranks with the example and args; exit status, stderr in *err.
+int run_ranks(int ranks, const std::string& args, std::string* err = nullptr, const std::string& env = "") {
+  const fs::path e = fs::temp_directory_path() / ("bionmda_network_mpi_" + std::to_string(::getpid()) + ".err");
+  const std::string cmd = env + " timeout 120 " + BIONMDA_MPIEXEC_PREFIX + " " + std::to_string(ranks) + " '" +
+                          BIONMDA_NETWORK_PATH + "' " + args + " > /dev/null 2> '" + e.string() + "'";
+  const int status = std::system(cmd.c_str());
+  if (err != nullptr) *err = read_all(e);
+  fs::remove(e);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+std::string spikes_of(const std::string& args, int ranks) {
+  const fs::path f = fs::temp_directory_path() / ("bionmda_spikes_mpi_" + std::to_string(::getpid()) + ".csv");
+  fs::remove(f);
+  const std::string all = "--backend cpu --raster '' " + args + " --spikes-out '" + f.string() + "'";
+  std::string err;
+  const int rc = ranks == 0 ? run_example(all, &err) : run_ranks(ranks, all, &err);
+  EXPECT_EQ(rc, 0) << all << " on " << ranks << " ranks: " << err;
+  std::string out = read_all(f);
+  fs::remove(f);
+  return out;
+}
+
+// The network over R ranks is the per-step network of one process, spike for
+// spike: every partition, exchange, window and synapse mode.
+TEST(NetworkOverRanks, EveryRankCountGivesThePerStepSpikes) {
+  const std::string net = "--duration 300.7 --seed 3";
+  const std::string reference = spikes_of(net + " --loop per-step", 0);
+  ASSERT_GT(std::count(reference.begin(), reference.end(), '\n'), 2000);
+  for (const auto& [ranks, extra] : std::vector<std::pair<int, std::string>>{
+           {1, ""},
+           {2, "--exchange point-to-point"},
+           {3, "--partition round-robin --window 0.5"},
+           {4, "--synapses per-synapse --exchange point-to-point --window 0.2"},
+           {2, "--synapses per-synapse --partition round-robin"}}) {
+    SCOPED_TRACE(std::to_string(ranks) + " ranks " + extra);
+    EXPECT_TRUE(spikes_of(net + " " + extra, ranks) == reference) << "spikes differ from the per-step loop";
+  }
+  // A sparse network of 12000 neurons, fixed in-degree: each rank needs a
+  // small share of the spikes.
+  const std::string sparse = "--neurons 12000 --duration 40 --seed 5";
+  const std::string sparse_ref = spikes_of(sparse + " --loop per-step", 0);
+  ASSERT_GT(std::count(sparse_ref.begin(), sparse_ref.end(), '\n'), 1000);
+  EXPECT_TRUE(spikes_of(sparse + " --exchange point-to-point --window 0.5", 3) == sparse_ref);
+  EXPECT_TRUE(spikes_of(sparse + " --partition round-robin", 2) == sparse_ref);
+}
+
+// Saving at 120 ms over two ranks and restoring the two ranks from it gives
+// the uninterrupted run's spikes from there on; saving does not change the run.
+TEST(NetworkOverRanks, CheckpointRestartAtTwoRanksEqualsTheUninterruptedRun) {
+  const fs::path dir = fs::temp_directory_path() / ("bionmda_net_ckpt_" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  const std::string net = "--duration 300 --seed 3 --window 0.5";
+  const std::string uninterrupted = spikes_of(net, 2);
+  const std::string saving = spikes_of(net + " --checkpoint-out '" + dir.string() + "' --checkpoint-at 120", 2);
+  EXPECT_TRUE(saving == uninterrupted);
+  for (const char* f : {"manifest.json", "rank-0.units", "rank-0.state", "rank-1.units", "rank-1.state"}) {
+    EXPECT_TRUE(fs::exists(dir / f)) << f;
+  }
+  const std::string restored = spikes_of(net + " --restore '" + dir.string() + "'", 2);
+  // The uninterrupted spikes from step 1200 on.
+  std::string tail = "step,neuron\n";
+  std::istringstream lines(uninterrupted);
+  std::string line;
+  std::getline(lines, line);
+  while (std::getline(lines, line)) {
+    if (std::stoll(line.substr(0, line.find(','))) >= 1200) tail += line + "\n";
+  }
+  EXPECT_GT(tail.size(), 1000u);
+  EXPECT_TRUE(restored == tail) << "restored " << restored.size() << " bytes, expected " << tail.size();
+  // Only at the same rank count and network.
+  std::string err;
+  EXPECT_EQ(run_ranks(3, "--backend cpu --raster '' " + net + " --restore '" + dir.string() + "'", &err), 2);
+  EXPECT_NE(err.find("saved with ranks 2, this run has 3"), std::string::npos) << err;
+  EXPECT_EQ(run_ranks(2, "--backend cpu --raster '' --duration 300 --seed 3 --restore '" + dir.string() + "'", &err), 2);
+  EXPECT_NE(err.find("window_steps 5, this run has 10"), std::string::npos) << err;
+  fs::resize_file(dir / "rank-1.state", 20);
+  EXPECT_EQ(run_ranks(2, "--backend cpu --raster '' " + net + " --restore '" + dir.string() + "'", &err), 2);
+  EXPECT_NE(err.find("rank-1.state"), std::string::npos) << err;
+  fs::remove_all(dir);
+}
+
+TEST(NetworkOverRanks, BadPartitionsAndMismatchedRanksEndEveryRankWithAnError) {
+  const fs::path part = fs::temp_directory_path() / ("bionmda_partition_" + std::to_string(::getpid()) + ".txt");
+  auto write_partition = [&](std::int64_t skip, std::int64_t duplicate) {
+    std::ofstream f(part);
+    f << "# rank neuron\n";
+    for (std::int64_t j = 0; j < 1000; ++j) {
+      if (j != skip) f << j % 2 << ' ' << j << '\n';
+    }
+    if (duplicate >= 0) f << (duplicate + 1) % 2 << ' ' << duplicate << '\n';
+  };
+  std::string err;
+  write_partition(-1, -1);
+  EXPECT_EQ(run_ranks(2, "--backend cpu --raster '' --duration 20 --partition '" + part.string() + "'", &err), 0) << err;
+  write_partition(517, -1);
+  EXPECT_EQ(run_ranks(2, "--backend cpu --raster '' --duration 20 --partition '" + part.string() + "'", &err), 2);
+  EXPECT_NE(err.find("neuron 517 is owned by no rank"), std::string::npos) << err;
+  write_partition(-1, 42);
+  EXPECT_EQ(run_ranks(2, "--backend cpu --raster '' --duration 20 --partition '" + part.string() + "'", &err), 2);
+  EXPECT_NE(err.find("neuron 42 is owned twice: by rank 0 and rank 1"), std::string::npos) << err;
+  fs::remove(part);
+  // Ranks launched with different delays (an MPMD launch) refuse to run.
+  const std::string one = std::string(" '") + BIONMDA_NETWORK_PATH + "' --backend cpu --raster '' --duration 20";
+  const std::string mpmd = std::string(BIONMDA_MPIEXEC_PREFIX) + " 1" + one + " --min-delay 1 : -n 1" + one +
+                           " --min-delay 2 > /dev/null 2> '" + part.string() + "'";
+  const int status = std::system(("timeout 120 " + mpmd).c_str());
+  err = read_all(part);
+  fs::remove(part);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) != 0 && WEXITSTATUS(status) != 124) << err;
+  EXPECT_NE(err.find("the ranks disagree on --min-delay (steps): rank 0 has 10, rank 1 has 20"), std::string::npos) << err;
+  EXPECT_EQ(run_ranks(2, "--backend cpu --raster '' --duration 20 --loop per-step", &err), 2);
+  EXPECT_NE(err.find("--loop per-step runs in one process"), std::string::npos) << err;
+}
+
+// A rank that dies mid-run (exits without MPI_Finalize) ends the run with an
+// error on every rank, well before the timeout: nobody waits for it forever.
+TEST(NetworkOverRanks, ARankThatDiesEndsTheRunInsteadOfHangingIt) {
+  std::string err;
+  const auto t0 = std::chrono::steady_clock::now();
+  const int rc = run_ranks(3, "--backend cpu --raster '' --duration 2000", &err, "BIONMDA_NETWORK_TEST_EXIT=1:20");
+  const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  EXPECT_NE(rc, 0) << err;
+  EXPECT_NE(rc, 124) << "timed out: the other ranks hung";
+  EXPECT_LT(s, 60.0);
+}
+#endif
+
 #else
 // Float rounding differs between the backends, so individual spike times
 // diverge (the network is chaotic); population rates must agree within 15%.
