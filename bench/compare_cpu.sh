@@ -20,7 +20,7 @@ for input in dense poisson; do
       bin=$old
       [ "$which" = new ] && bin=$new
       "$bin" bench --backend cpu --input "$input" --no-reference "$@" 2>/dev/null |
-        awk -v w="$which" -v i="$input" '$1 ~ /^float(32|64)$/ { print i, $1, $2, w, $4 }' >> "$work/times"
+        awk -v w="$which" -v i="$input" '$1 ~ /^float(32|64)$/ { print i, $1, $2, w, $7 }' >> "$work/times"
     done
   done
 done
