@@ -81,6 +81,28 @@ TEST(Partition, ListsAreCheckedNamingTheNeuron) {
   EXPECT_NE(partition::from_lists(3, {{0, 1}, {2}}).digest(), partition::from_lists(3, {{0}, {1, 2}}).digest());
 }
 
+// n / R blocks of a network of up to 2^40 neurons over up to 2^31 ranks: r * n
+// alone would overflow 64 bits.
+TEST(Partition, BlockOfAHugeNetworkOverManyRanksDoesNotOverflow) {
+  const std::int64_t n = max_spike_neurons - 1;
+  const int R = 1 << 30;
+  const auto p = partition::block(n, R);
+  const std::int64_t q = n / R;
+  EXPECT_EQ(p.owner(0), 0);
+  EXPECT_EQ(p.owner(n - 1), R - 1);
+  for (const int r : {0, 1, 12345, R / 2 - 1, R / 2, R - 2}) {
+    SCOPED_TRACE("rank " + std::to_string(r));
+    const auto a = p.local(r), b = p.local(r + 1);
+    ASSERT_TRUE(a.size() == static_cast<std::size_t>(q) || a.size() == static_cast<std::size_t>(q + 1)) << a.size();
+    ASSERT_FALSE(b.empty());
+    EXPECT_EQ(a.back() + 1, b.front()) << "blocks are contiguous";
+    EXPECT_EQ(p.owner(a.front()), r);
+    EXPECT_EQ(p.owner(a.back()), r);
+    EXPECT_EQ(p.owner(b.front()), r + 1);
+  }
+  EXPECT_EQ(p.local(R - 1).back(), n - 1);
+}
+
 // --- spike words and the local exchange ------------------------------------------
 
 TEST(SpikeWords, PackStepAndNeuronInOrder) {
