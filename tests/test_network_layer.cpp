@@ -320,6 +320,37 @@ TEST(Projection, RefusesBadRowsAndBadWindows) {
   EXPECT_GT(g[0], 0.0f);  // row 0 holds neuron 5, which spiked at step 0
 }
 
+// A rank whose rows have no synapse (e.g. inhibitory inputs only, or a
+// per-synapse rank with no sources), or no rows at all (more ranks than
+// neurons), steps its windows like any other.
+TEST(Projection, RanksWithoutSynapsesOrWithoutRowsStepToo) {
+  BIONMDA_SKIP_IF_UNAVAILABLE();
+  for (const synapse_mode mode : {synapse_mode::per_presynaptic, synapse_mode::per_synapse}) {
+    SCOPED_TRACE(to_string(mode));
+    projection_config pc;
+    pc.synapses.backend = test::backend_under_test();
+    pc.mode = mode;
+    pc.max_window_steps = 4;
+    const std::vector<spike_word> in{make_spike(0, 1), make_spike(2, 7)};
+    csr_connectivity no_synapses;
+    no_synapses.n_post = 3;
+    no_synapses.row_offsets = {0, 0, 0, 0};
+    projection a(no_synapses, 10, pc);
+    EXPECT_TRUE(a.sources().empty());
+    EXPECT_EQ(a.units().units(), 0);
+    std::vector<float> g(12, -1.0f);
+    a.step_window<float>(4, in, host_span<float>(g));
+    a.step_window<float>(3, {}, host_span<float>(g));
+    EXPECT_EQ(g, std::vector<float>(12, 0.0f)) << "rows without synapses have g_post 0";
+    csr_connectivity no_rows;
+    no_rows.n_post = 0;
+    no_rows.row_offsets = {0};
+    projection b(no_rows, 10, pc);
+    EXPECT_EQ(b.n_post(), 0);
+    b.step_window<float>(4, in, host_span<float>());
+  }
+}
+
 // --- the window schedule --------------------------------------------------------
 
 TEST(WindowLoop, SpikesArriveOneDelayLaterAtTheirStep) {
