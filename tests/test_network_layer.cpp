@@ -474,6 +474,7 @@ TEST(NetworkCheckpoint, SaveRestoreContinuesBitForBitAndRefusesBadFiles) {
     std::ifstream f(state, std::ios::binary);
     bytes.assign(std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>());
   }
+  const std::string good_state = bytes;
   bytes[bytes.size() / 2] = static_cast<char>(bytes[bytes.size() / 2] ^ 0x40);
   std::ofstream(state, std::ios::binary) << bytes;
   EXPECT_THROW_WITH((void)restore_rank_checkpoint(dir.string(), 0, saved, c.loop, c.proj), error, "checksum");
@@ -481,6 +482,18 @@ TEST(NetworkCheckpoint, SaveRestoreContinuesBitForBitAndRefusesBadFiles) {
   EXPECT_THROW_WITH((void)restore_rank_checkpoint(dir.string(), 0, saved, c.loop, c.proj), error, "rank-0.state");
   EXPECT_EQ(c.loop.step(), 0);
   EXPECT_EQ(c.proj.units().step_count(), 0);
+  // A loop with a window open cannot take the schedule: refused before the units change.
+  std::ofstream(state, std::ios::binary) << good_state;
+  tiny_run d(w.conn);
+  (void)d.loop.begin_window(5);
+  EXPECT_THROW_WITH((void)restore_rank_checkpoint(dir.string(), 0, saved, d.loop, d.proj), error, "a window is open");
+  EXPECT_EQ(d.proj.units().step_count(), 0) << "the units were restored before the schedule was refused";
+  EXPECT_THROW_WITH(check_rank_checkpoint(dir.string(), 0, saved, d.loop, d.proj), error, "a window is open");
+  d.loop.end_window({});
+  d.loop.drain();
+  check_rank_checkpoint(dir.string(), 0, saved, d.loop, d.proj);
+  EXPECT_EQ(d.loop.step(), 5) << "a check changes nothing";
+  EXPECT_EQ(d.proj.units().step_count(), 0) << "a check changes nothing";
   std::ofstream(dir / "manifest.json") << "{\"format\": \"something else\"}\n";
   EXPECT_THROW_WITH((void)read_network_manifest(dir.string()), error, "manifest.json");
   fs::remove(dir / "manifest.json");
