@@ -409,6 +409,42 @@ TEST(MpiCheckpoint, AUnitsFileOnOneRankThatDoesNotFitChangesNoRank) {
   if (me == 0) fs::remove_all(dir);
 }
 
+// An exchange destroyed with its data in flight (an exception unwinding past
+// it) waits for the collective before freeing the buffers MPI writes into:
+// large windows (rendezvous transfers into freshly mapped memory) that the
+// ranks' next collectives would otherwise complete into freed memory.
+TEST_P(Exchange, DestroyedInFlightWaitsForItsData) {
+  const mpi::communicator comm;
+  const int R = comm.size(), me = comm.rank();
+  const std::int64_t per_rank = std::int64_t{1} << 19, K = 1;
+  const partition owners = partition::block(per_rank * R, R);
+  const auto local = owners.local(me);
+  std::vector<spike_word> mine(local.size());
+  for (std::size_t i = 0; i < local.size(); ++i) mine[i] = make_spike(0, local[i]);
+  for (int round = 0; round < 3; ++round) {
+    {
+      std::unique_ptr<spike_exchange> ex;
+      if (GetParam()) {
+        // Every rank needs every spike: the same volume as the all-gather.
+        std::vector<std::int64_t> all(static_cast<std::size_t>(per_rank * R));
+        for (std::size_t j = 0; j < all.size(); ++j) all[j] = static_cast<std::int64_t>(j);
+        ex = std::make_unique<mpi::point_to_point_exchange>(comm, owners, K, all);
+      } else {
+        ex = std::make_unique<mpi::allgather_exchange>(comm, owners, K);
+      }
+      ex->start(mine);
+      ASSERT_TRUE(ex->in_flight());
+    }  // destroyed in flight
+    // The ranks go on with other collectives over fresh memory.
+    std::vector<std::uint64_t> fresh(static_cast<std::size_t>(per_rank * R), 7);
+    MPI_Barrier(comm.get());
+    std::uint64_t sum = 0, total = 0;
+    for (const auto v : fresh) sum += v;
+    MPI_Allreduce(&sum, &total, 1, MPI_UINT64_T, MPI_SUM, comm.get());
+    EXPECT_EQ(total, 7u * static_cast<std::uint64_t>(per_rank * R) * static_cast<std::uint64_t>(R));
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
