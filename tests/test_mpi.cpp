@@ -332,8 +332,117 @@ TEST(MpiCheckpoint, SaveRestoreContinuesEveryRank) {
   MPI_Barrier(comm.get());
   expect_raised_everywhere<error>([&] { (void)mpi::restore_checkpoint(comm, dir.string(), m, c.loop, c.proj); },
                                   "rank-" + std::to_string(R - 1) + ".state");
+  EXPECT_EQ(c.loop.step(), 0) << "a rank whose own files were fine restored its schedule";
+  EXPECT_EQ(c.proj.units().step_count(), 0) << "a rank whose own files were fine restored its units";
   MPI_Barrier(comm.get());
   if (me == 0) fs::remove_all(dir);
+}
+
+// One rank's units file does not fit (its rows differ from the saved run's),
+// which only reading the whole file shows: still no rank changes.
+TEST(MpiCheckpoint, AUnitsFileOnOneRankThatDoesNotFitChangesNoRank) {
+  const mpi::communicator comm;
+  const int R = comm.size(), me = comm.rank();
+  const std::int64_t n = 40, K = 2, D = 2;
+  const partition owners = partition::block(n, R);
+  const auto local = owners.local(me);
+  auto rows_with = [&](double gmax) {
+    csr_connectivity rows;
+    rows.n_post = static_cast<std::int64_t>(local.size());
+    rows.row_offsets.push_back(0);
+    for (const std::int64_t j : local) {
+      rows.source.push_back(static_cast<std::int32_t>((j * 3) % n));
+      rows.gmax.push_back(gmax);
+      rows.row_offsets.push_back(static_cast<std::int64_t>(rows.source.size()));
+    }
+    return rows;
+  };
+  projection_config pc;
+  pc.synapses.backend = backend::cpu;
+  pc.mode = synapse_mode::per_synapse;
+  pc.max_window_steps = K;
+  const fs::path dir = fs::temp_directory_path() / ("bionmda_mpi_ckpt_fit_" + std::to_string(::getppid()));
+  if (me == 0) fs::remove_all(dir);
+  MPI_Barrier(comm.get());
+  network_manifest m;
+  m.ranks = R;
+  m.neurons = n;
+  m.delay_steps = D;
+  m.window_steps = K;
+  m.partition_digest = owners.digest();
+  {
+    mpi::allgather_exchange ex(comm, owners, K);
+    window_loop loop(ex, {D, K});
+    projection proj(rows_with(1.0), n, pc);
+    std::vector<float> g(static_cast<std::size_t>(K) * local.size());
+    for (int w = 0; w < 3; ++w) {
+      proj.step_window<float>(K, loop.begin_window(K), host_span<float>(g));
+      const std::vector<spike_word> mine = emitted(local, w, K);
+      loop.end_window(mine);
+    }
+    m.step = loop.step();
+    mpi::save_checkpoint(comm, dir.string(), m, loop, proj, {});
+  }
+  // The last rank runs with another unit count (two synapses a row): its
+  // units file fits the manifest's step but not its units.
+  csr_connectivity rows = rows_with(1.0);
+  if (me == R - 1 && !local.empty()) {
+    rows = csr_connectivity{};
+    rows.n_post = static_cast<std::int64_t>(local.size());
+    rows.row_offsets.push_back(0);
+    for (const std::int64_t j : local) {
+      rows.source.push_back(static_cast<std::int32_t>((j * 3) % n));
+      rows.source.push_back(static_cast<std::int32_t>((j * 5 + 1) % n));
+      rows.gmax.insert(rows.gmax.end(), {1.0, 1.0});
+      rows.row_offsets.push_back(static_cast<std::int64_t>(rows.source.size()));
+    }
+  }
+  mpi::allgather_exchange ex(comm, owners, K);
+  window_loop loop(ex, {D, K});
+  projection proj(rows, n, pc);
+  expect_raised_everywhere<invalid_argument>(
+      [&] { (void)mpi::restore_checkpoint(comm, dir.string(), m, loop, proj); },
+      "rank-" + std::to_string(R - 1) + ".units");
+  EXPECT_EQ(loop.step(), 0) << "a rank whose own files were fine restored its schedule";
+  EXPECT_EQ(proj.units().step_count(), 0) << "a rank whose own files were fine restored its units";
+  MPI_Barrier(comm.get());
+  if (me == 0) fs::remove_all(dir);
+}
+
+// An exchange destroyed with its data in flight (an exception unwinding past
+// it) waits for the collective before freeing the buffers MPI writes into:
+// large windows (rendezvous transfers into freshly mapped memory) that the
+// ranks' next collectives would otherwise complete into freed memory.
+TEST_P(Exchange, DestroyedInFlightWaitsForItsData) {
+  const mpi::communicator comm;
+  const int R = comm.size(), me = comm.rank();
+  const std::int64_t per_rank = std::int64_t{1} << 19, K = 1;
+  const partition owners = partition::block(per_rank * R, R);
+  const auto local = owners.local(me);
+  std::vector<spike_word> mine(local.size());
+  for (std::size_t i = 0; i < local.size(); ++i) mine[i] = make_spike(0, local[i]);
+  for (int round = 0; round < 3; ++round) {
+    {
+      std::unique_ptr<spike_exchange> ex;
+      if (GetParam()) {
+        // Every rank needs every spike: the same volume as the all-gather.
+        std::vector<std::int64_t> all(static_cast<std::size_t>(per_rank * R));
+        for (std::size_t j = 0; j < all.size(); ++j) all[j] = static_cast<std::int64_t>(j);
+        ex = std::make_unique<mpi::point_to_point_exchange>(comm, owners, K, all);
+      } else {
+        ex = std::make_unique<mpi::allgather_exchange>(comm, owners, K);
+      }
+      ex->start(mine);
+      ASSERT_TRUE(ex->in_flight());
+    }  // destroyed in flight
+    // The ranks go on with other collectives over fresh memory.
+    std::vector<std::uint64_t> fresh(static_cast<std::size_t>(per_rank * R), 7);
+    MPI_Barrier(comm.get());
+    std::uint64_t sum = 0, total = 0;
+    for (const auto v : fresh) sum += v;
+    MPI_Allreduce(&sum, &total, 1, MPI_UINT64_T, MPI_SUM, comm.get());
+    EXPECT_EQ(total, 7u * static_cast<std::uint64_t>(per_rank * R) * static_cast<std::uint64_t>(R));
+  }
 }
 
 }  // namespace

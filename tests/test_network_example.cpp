@@ -146,6 +146,54 @@ TEST(NetworkExample, BadMinDelayIsRefused) {
   EXPECT_EQ(run_example("--backend cpu --duration 10 --raster '' --min-delay 0.3"), 0);
 }
 
+// Every refused option exits 2 with a message naming it, before the run
+// (--duration 10^5 ms would take minutes); none silently falls back to a default.
+TEST(NetworkExample, BadOptionsExitTwoNamingTheOption) {
+  for (const auto& [args, option] : std::vector<std::pair<std::string, std::string>>{
+           {"--window 0", "--window"},
+           {"--window 0.3", "--window"},
+           {"--in-degree -5", "--in-degree"},
+           {"--in-degree -1", "--in-degree"},
+           {"--duration inf", "--duration"},
+           {"--duration 1e300", "--duration"},
+           {"--duration 0.04", "--duration"},
+           {"--duration -1", "--duration"},
+           {"--neurons abc", "--neurons"},
+           {"--loop sideways", "--loop"},
+           {"--no-such-option", "--no-such-option"},
+           {"--checkpoint-out /dev/null/ckpt --checkpoint-at 1", "--checkpoint-out"},
+           {"--restore /nonexistent-bionmda-ckpt", "--restore"}}) {
+    SCOPED_TRACE(args);
+    std::string err;
+    const std::string duration = args.find("--duration") == std::string::npos ? " --duration 100000" : "";
+    EXPECT_EQ(run_example("--backend cpu --raster ''" + duration + " " + args, &err), 2);
+    EXPECT_NE(err.find(option), std::string::npos) << err;
+  }
+}
+
+// A checkpoint time at or before the restored step would never be written.
+TEST(NetworkExample, CheckpointAtOrBeforeTheRestoredStepIsRefused) {
+  const fs::path dir = fs::temp_directory_path() / ("bionmda_net_ckpt_at_" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  const std::string net = "--backend cpu --raster '' --neurons 50 --duration 4";
+  ASSERT_EQ(run_example(net + " --checkpoint-out '" + dir.string() + "' --checkpoint-at 2"), 0);
+  std::string err;
+  for (const char* at : {"1", "2"}) {
+    EXPECT_EQ(run_example(net + " --restore '" + dir.string() + "' --checkpoint-out '" + dir.string() +
+                              "-again' --checkpoint-at " + at,
+                          &err),
+              2)
+        << at;
+    EXPECT_NE(err.find("--checkpoint-at"), std::string::npos) << err;
+  }
+  EXPECT_EQ(run_example(net + " --restore '" + dir.string() + "' --checkpoint-out '" + dir.string() +
+                        "-again' --checkpoint-at 3"),
+            0);
+  EXPECT_TRUE(fs::exists(dir.string() + "-again/manifest.json"));
+  fs::remove_all(dir);
+  fs::remove_all(dir.string() + "-again");
+}
+
 TEST(NetworkExample, SizesAreCheckedAndLargeNetworksStaySparse) {
   std::string err;
   EXPECT_EQ(run_example("--backend cpu --neurons 1 --raster ''", &err), 2);
@@ -217,6 +265,17 @@ TEST(NetworkOverRanks, EveryRankCountGivesThePerStepSpikes) {
   EXPECT_TRUE(spikes_of(sparse + " --partition round-robin", 2) == sparse_ref);
 }
 
+// More ranks than neurons, and per-synapse ranks without a synapse: ranks
+// with nothing to hold still take part, and the spikes are the per-step loop's.
+TEST(NetworkOverRanks, RanksWithoutNeuronsOrSynapsesRunToo) {
+  const std::string net = "--neurons 3 --duration 300 --seed 1";
+  const std::string reference = spikes_of(net + " --loop per-step", 0);
+  ASSERT_GT(std::count(reference.begin(), reference.end(), '\n'), 10);
+  EXPECT_TRUE(spikes_of(net + " --synapses per-synapse", 4) == reference);
+  EXPECT_TRUE(spikes_of(net + " --synapses per-synapse --exchange point-to-point --window 0.5", 5) == reference);
+  EXPECT_TRUE(spikes_of(net + " --synapses per-synapse", 0) == reference);
+}
+
 // Saving at 120 ms over two ranks and restoring the two ranks from it gives
 // the uninterrupted run's spikes from there on; saving does not change the run.
 TEST(NetworkOverRanks, CheckpointRestartAtTwoRanksEqualsTheUninterruptedRun) {
@@ -268,6 +327,12 @@ TEST(NetworkOverRanks, BadPartitionsAndMismatchedRanksEndEveryRankWithAnError) {
   write_partition(517, -1);
   EXPECT_EQ(run_ranks(2, "--backend cpu --raster '' --duration 20 --partition '" + part.string() + "'", &err), 2);
   EXPECT_NE(err.find("neuron 517 is owned by no rank"), std::string::npos) << err;
+  {
+    std::ofstream f(part);
+    f << "0 0\n1 1\n2 2\n";
+  }
+  EXPECT_EQ(run_ranks(2, "--backend cpu --raster '' --duration 20 --partition '" + part.string() + "'", &err), 2);
+  EXPECT_NE(err.find(":3: rank 2 outside [0, 2)"), std::string::npos) << err;
   write_partition(-1, 42);
   EXPECT_EQ(run_ranks(2, "--backend cpu --raster '' --duration 20 --partition '" + part.string() + "'", &err), 2);
   EXPECT_NE(err.find("neuron 42 is owned twice: by rank 0 and rank 1"), std::string::npos) << err;

@@ -81,6 +81,28 @@ TEST(Partition, ListsAreCheckedNamingTheNeuron) {
   EXPECT_NE(partition::from_lists(3, {{0, 1}, {2}}).digest(), partition::from_lists(3, {{0}, {1, 2}}).digest());
 }
 
+// n / R blocks of a network of up to 2^40 neurons over up to 2^31 ranks: r * n
+// alone would overflow 64 bits.
+TEST(Partition, BlockOfAHugeNetworkOverManyRanksDoesNotOverflow) {
+  const std::int64_t n = max_spike_neurons - 1;
+  const int R = 1 << 30;
+  const auto p = partition::block(n, R);
+  const std::int64_t q = n / R;
+  EXPECT_EQ(p.owner(0), 0);
+  EXPECT_EQ(p.owner(n - 1), R - 1);
+  for (const int r : {0, 1, 12345, R / 2 - 1, R / 2, R - 2}) {
+    SCOPED_TRACE("rank " + std::to_string(r));
+    const auto a = p.local(r), b = p.local(r + 1);
+    ASSERT_TRUE(a.size() == static_cast<std::size_t>(q) || a.size() == static_cast<std::size_t>(q + 1)) << a.size();
+    ASSERT_FALSE(b.empty());
+    EXPECT_EQ(a.back() + 1, b.front()) << "blocks are contiguous";
+    EXPECT_EQ(p.owner(a.front()), r);
+    EXPECT_EQ(p.owner(a.back()), r);
+    EXPECT_EQ(p.owner(b.front()), r + 1);
+  }
+  EXPECT_EQ(p.local(R - 1).back(), n - 1);
+}
+
 // --- spike words and the local exchange ------------------------------------------
 
 TEST(SpikeWords, PackStepAndNeuronInOrder) {
@@ -338,6 +360,37 @@ TEST(Projection, RefusesBadRowsAndBadWindows) {
   EXPECT_GT(g[0], 0.0f);  // row 0 holds neuron 5, which spiked at step 0
 }
 
+// A rank whose rows have no synapse (e.g. inhibitory inputs only, or a
+// per-synapse rank with no sources), or no rows at all (more ranks than
+// neurons), steps its windows like any other.
+TEST(Projection, RanksWithoutSynapsesOrWithoutRowsStepToo) {
+  BIONMDA_SKIP_IF_UNAVAILABLE();
+  for (const synapse_mode mode : {synapse_mode::per_presynaptic, synapse_mode::per_synapse}) {
+    SCOPED_TRACE(to_string(mode));
+    projection_config pc;
+    pc.synapses.backend = test::backend_under_test();
+    pc.mode = mode;
+    pc.max_window_steps = 4;
+    const std::vector<spike_word> in{make_spike(0, 1), make_spike(2, 7)};
+    csr_connectivity no_synapses;
+    no_synapses.n_post = 3;
+    no_synapses.row_offsets = {0, 0, 0, 0};
+    projection a(no_synapses, 10, pc);
+    EXPECT_TRUE(a.sources().empty());
+    EXPECT_EQ(a.units().units(), 0);
+    std::vector<float> g(12, -1.0f);
+    a.step_window<float>(4, in, host_span<float>(g));
+    a.step_window<float>(3, {}, host_span<float>(g));
+    EXPECT_EQ(g, std::vector<float>(12, 0.0f)) << "rows without synapses have g_post 0";
+    csr_connectivity no_rows;
+    no_rows.n_post = 0;
+    no_rows.row_offsets = {0};
+    projection b(no_rows, 10, pc);
+    EXPECT_EQ(b.n_post(), 0);
+    b.step_window<float>(4, in, host_span<float>());
+  }
+}
+
 // --- the window schedule --------------------------------------------------------
 
 TEST(WindowLoop, SpikesArriveOneDelayLaterAtTheirStep) {
@@ -461,6 +514,7 @@ TEST(NetworkCheckpoint, SaveRestoreContinuesBitForBitAndRefusesBadFiles) {
     std::ifstream f(state, std::ios::binary);
     bytes.assign(std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>());
   }
+  const std::string good_state = bytes;
   bytes[bytes.size() / 2] = static_cast<char>(bytes[bytes.size() / 2] ^ 0x40);
   std::ofstream(state, std::ios::binary) << bytes;
   EXPECT_THROW_WITH((void)restore_rank_checkpoint(dir.string(), 0, saved, c.loop, c.proj), error, "checksum");
@@ -468,6 +522,18 @@ TEST(NetworkCheckpoint, SaveRestoreContinuesBitForBitAndRefusesBadFiles) {
   EXPECT_THROW_WITH((void)restore_rank_checkpoint(dir.string(), 0, saved, c.loop, c.proj), error, "rank-0.state");
   EXPECT_EQ(c.loop.step(), 0);
   EXPECT_EQ(c.proj.units().step_count(), 0);
+  // A loop with a window open cannot take the schedule: refused before the units change.
+  std::ofstream(state, std::ios::binary) << good_state;
+  tiny_run d(w.conn);
+  (void)d.loop.begin_window(5);
+  EXPECT_THROW_WITH((void)restore_rank_checkpoint(dir.string(), 0, saved, d.loop, d.proj), error, "a window is open");
+  EXPECT_EQ(d.proj.units().step_count(), 0) << "the units were restored before the schedule was refused";
+  EXPECT_THROW_WITH(check_rank_checkpoint(dir.string(), 0, saved, d.loop, d.proj), error, "a window is open");
+  d.loop.end_window({});
+  d.loop.drain();
+  check_rank_checkpoint(dir.string(), 0, saved, d.loop, d.proj);
+  EXPECT_EQ(d.loop.step(), 5) << "a check changes nothing";
+  EXPECT_EQ(d.proj.units().step_count(), 0) << "a check changes nothing";
   std::ofstream(dir / "manifest.json") << "{\"format\": \"something else\"}\n";
   EXPECT_THROW_WITH((void)read_network_manifest(dir.string()), error, "manifest.json");
   fs::remove(dir / "manifest.json");

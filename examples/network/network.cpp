@@ -73,7 +73,7 @@ struct options {
   double duration_ms = 1000.0;
   double dt = 0.1;
   double min_delay_ms = 1.0;
-  double window_ms = 0.0;  // 0: the min delay
+  double window_ms = 0.0;  // used only when --window is given (default: the min delay)
   std::string loop = "window";
   std::int64_t neurons = 1000;
   std::int64_t in_degree = -1;  // -1: 0 up to 10^4 neurons, 100 above
@@ -124,6 +124,19 @@ std::int64_t steps_of(double ms, double dt, const char* option, bool allow_zero 
     char buf[200];
     std::snprintf(buf, sizeof buf, "%s %g: must be a %s multiple of dt = %g ms (at most 10^6 steps)", option, ms,
                   allow_zero ? "non-negative" : "positive", dt);
+    throw usage_error{buf};
+  }
+  return static_cast<std::int64_t>(d);
+}
+
+// --duration rounds to whole steps (300.7 ms: 3007 steps) but must give at
+// least one, and few enough that a step count is exact in a double.
+std::int64_t duration_steps(double ms, double dt) {
+  const double d = std::isfinite(ms) ? std::round(ms / dt) : -1.0;
+  if (!(ms > 0.0) || !(d >= 1.0) || d > 1e12) {
+    char buf[200];
+    std::snprintf(buf, sizeof buf, "--duration %g: must be at least one step (dt = %g ms) and at most 10^12 steps", ms,
+                  dt);
     throw usage_error{buf};
   }
   return static_cast<std::int64_t>(d);
@@ -311,7 +324,7 @@ run_result run_per_step(const options& o, const shape& net, std::int64_t D, std:
   return out;
 }
 
-std::vector<std::int64_t> read_partition_file(const std::string& path, int rank) {
+std::vector<std::int64_t> read_partition_file(const std::string& path, int rank, int ranks) {
   // Lines "rank neuron"; this rank takes its own. Blank lines and # comments skipped.
   std::ifstream f(path);
   if (!f) throw usage_error{"--partition " + path + ": cannot read it"};
@@ -326,6 +339,10 @@ std::vector<std::int64_t> read_partition_file(const std::string& path, int rank)
     if (std::sscanf(line.c_str(), "%lld %lld %c", &r, &j, &extra) != 2) {
       throw usage_error{"--partition " + path + ":" + std::to_string(lineno) + ": expected `rank neuron`, got '" +
                         line + "'"};
+    }
+    if (r < 0 || r >= ranks) {
+      throw usage_error{"--partition " + path + ":" + std::to_string(lineno) + ": rank " + std::to_string(r) +
+                        " outside [0, " + std::to_string(ranks) + ") of this run"};
     }
     if (r == rank) mine.push_back(j);
   }
@@ -347,13 +364,18 @@ run_result run_windows(const options& o, const shape& net, std::int64_t D, std::
   });
   if (!owners) {
     std::vector<std::int64_t> mine;
-    rk.all_or_none([&] { mine = read_partition_file(o.partition, rk.rank); });
+    rk.all_or_none([&] { mine = read_partition_file(o.partition, rk.rank, rk.size); });
+    // Every rank sees the same lists, so every rank raises the same error.
+    try {
 #if BIONMDA_NETWORK_MPI
-    if (rk.comm) {
-      owners = std::make_unique<partition>(mpi::gather_partition(*rk.comm, net.n, mine));
-    }
+      if (rk.comm) {
+        owners = std::make_unique<partition>(mpi::gather_partition(*rk.comm, net.n, mine));
+      }
 #endif
-    if (!owners) owners = std::make_unique<partition>(partition::from_lists(net.n, {mine}));
+      if (!owners) owners = std::make_unique<partition>(partition::from_lists(net.n, {mine}));
+    } catch (const bionmda::invalid_argument& e) {
+      throw usage_error{"--partition " + o.partition + ": " + e.what()};
+    }
   }
   std::vector<std::int64_t> local = owners->local(rk.rank);
   rows r;
@@ -403,19 +425,29 @@ run_result run_windows(const options& o, const shape& net, std::int64_t D, std::
   manifest.partition_digest = owners->digest();
   if (!o.restore.empty()) {
     std::vector<std::uint8_t> user;
+    try {  // collective under MPI: every rank raises the same error
 #if BIONMDA_NETWORK_MPI
-    if (rk.comm) user = mpi::restore_checkpoint(*rk.comm, o.restore, manifest, loop, *proj);
+      if (rk.comm) user = mpi::restore_checkpoint(*rk.comm, o.restore, manifest, loop, *proj);
 #endif
-    if (!rk.mpi()) {
-      const network_manifest saved = read_network_manifest(o.restore);
-      manifest.step = saved.step;
-      check_network_manifest(saved, manifest, o.restore + "/manifest.json");
-      user = restore_rank_checkpoint(o.restore, 0, saved, loop, *proj);
+      if (!rk.mpi()) {
+        const network_manifest saved = read_network_manifest(o.restore);
+        manifest.step = saved.step;
+        check_network_manifest(saved, manifest, o.restore + "/manifest.json");
+        user = restore_rank_checkpoint(o.restore, 0, saved, loop, *proj);
+      }
+    } catch (const bionmda::error& e) {
+      throw usage_error{"--restore " + o.restore + ": " + e.what()};
     }
     rk.all_or_none([&] { nrn.load(user, o.restore); });
     if (loop.step() > steps) {
       throw usage_error{"--restore " + o.restore + ": the checkpoint is at step " + std::to_string(loop.step()) +
                         ", past the end of --duration (" + std::to_string(steps) + " steps)"};
+    }
+    if (checkpoint_step >= 0 && checkpoint_step <= loop.step()) {
+      // The run continues from loop.step(): an earlier checkpoint would never be written.
+      throw usage_error{"--checkpoint-at " + std::to_string(o.checkpoint_at_ms) + ": step " +
+                        std::to_string(checkpoint_step) + " is not after the restored step " +
+                        std::to_string(loop.step()) + " of --restore " + o.restore};
     }
   }
 
@@ -536,7 +568,7 @@ int main(int argc, char** argv) {
   CLI::App app{"E/I LIF network with BioNMDA excitation, in one process or over MPI ranks"};
   app.add_option("--backend", o.backend, "auto, cpu or cuda (the synapses; under MPI one GPU per rank on a node)")
       ->check(CLI::IsMember({"auto", "cpu", "cuda"}));
-  app.add_option("--duration", o.duration_ms, "simulated time [ms]")->check(CLI::PositiveNumber);
+  app.add_option("--duration", o.duration_ms, "simulated time [ms], at least one step of dt = 0.1 ms");
   app.add_option("--min-delay", o.min_delay_ms,
                  "delay of every spike to its targets [ms], a positive multiple of dt = 0.1 ms (default 1)");
   app.add_option("--window", o.window_ms,
@@ -564,7 +596,16 @@ int main(int argc, char** argv) {
   app.add_option("--checkpoint-at", o.checkpoint_at_ms, "time of the checkpoint [ms], a multiple of the window");
   app.add_option("--restore", o.restore, "continue from this checkpoint directory (same ranks and network)");
   app.add_flag("--json", o.json, "print rates, steps per second and the compute/exchange split as one JSON object");
-  CLI11_PARSE(app, argc, argv);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    // --help and --version exit 0; every bad option or value exits 2, like
+    // the errors below (CLI11's own codes would otherwise leak out).
+    const int code = app.exit(e);
+    return code == 0 ? 0 : 2;
+  }
+
+  const bool window_given = app.count("--window") > 0, in_degree_given = app.count("--in-degree") > 0;
 
   ranks rk;
 #if BIONMDA_NETWORK_MPI
@@ -591,13 +632,18 @@ int main(int argc, char** argv) {
     // Options: every rank checks its own; all continue, or all stop.
     rk.all_or_none([&] {
       D = steps_of(o.min_delay_ms, o.dt, "--min-delay");
-      K = o.window_ms == 0.0 ? D : steps_of(o.window_ms, o.dt, "--window");
+      // Left out, the window is the delay; given, it must be a positive multiple of dt (0 included).
+      K = window_given ? steps_of(o.window_ms, o.dt, "--window") : D;
+      if (in_degree_given && o.in_degree < 0) {
+        throw usage_error{"--in-degree " + std::to_string(o.in_degree) +
+                          ": must be >= 0 (0: every pair with probability 0.1)"};
+      }
       if (D % K != 0) {
         throw usage_error{"--window " + std::to_string(o.window_ms) + ": must divide --min-delay " +
                           std::to_string(o.min_delay_ms) + " (" + std::to_string(K) + " and " + std::to_string(D) +
                           " steps)"};
       }
-      steps = static_cast<std::int64_t>(std::llround(o.duration_ms / o.dt));
+      steps = duration_steps(o.duration_ms, o.dt);
       net = checked_shape(o);
       if (o.loop == "per-step" && rk.size > 1) throw usage_error{"--loop per-step runs in one process, not under mpirun"};
       if (o.loop == "per-step" && (!o.checkpoint_out.empty() || !o.restore.empty())) {
@@ -616,6 +662,7 @@ int main(int argc, char** argv) {
       if (rk.rank == 0) {
         check_writable(o.spikes_out, "--spikes-out");
         check_writable(o.raster, "--raster");
+        if (!o.checkpoint_out.empty()) check_directory(o.checkpoint_out, "--checkpoint-out");
       }
     });
 #if BIONMDA_NETWORK_MPI
@@ -684,6 +731,10 @@ int main(int argc, char** argv) {
     return fail(2);
   } catch (const std::bad_alloc&) {
     std::fprintf(stderr, "network: out of memory (--neurons, --in-degree or --min-delay too large)\n");
+    return fail(2);
+  } catch (const std::exception& e) {
+    // Anything else (e.g. a file system error) ends the run the same way.
+    if (rk.rank == 0 || !errors_are_collective) std::fprintf(stderr, "network: %s\n", e.what());
     return fail(2);
   }
 #if BIONMDA_NETWORK_MPI

@@ -18,6 +18,16 @@ void check_writable(const std::string& path, const char* option) {
   std::filesystem::remove(tmp, ec);
 }
 
+void check_directory(const std::string& path, const char* option) {
+  std::error_code ec;
+  std::filesystem::create_directories(path, ec);
+  if (ec || !std::filesystem::is_directory(path, ec)) {
+    throw usage_error{std::string(option) + " " + path + ": cannot create the directory" +
+                      (ec ? ": " + ec.message() : std::string())};
+  }
+  check_writable(path + "/.bionmda-write-test", option);
+}
+
 void write_spikes(const std::string& path, const std::vector<spike>& spikes) {
   const std::string tmp = path + ".tmp";
   {

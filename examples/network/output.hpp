@@ -24,6 +24,10 @@ struct usage_error : std::runtime_error {
 // temporary (PATH.tmp, renamed onto PATH at the end) is created and removed.
 void check_writable(const std::string& path, const char* option);
 
+// Refuses a directory that cannot be created or written before the run
+// starts: it is created (with its parents) and a file in it created and removed.
+void check_directory(const std::string& path, const char* option);
+
 // `step,neuron` lines in the order given, via PATH.tmp renamed into place.
 void write_spikes(const std::string& path, const std::vector<spike>& spikes);
 

@@ -13,6 +13,7 @@
 #include <exception>
 #include <filesystem>
 #include <fstream>
+#include <memory>
 #include <ostream>
 #include <typeinfo>
 #include <vector>
@@ -20,6 +21,7 @@
 #define XXH_INLINE_ALL
 #include <xxhash.h>
 
+#include "checkpoint_check.hpp"
 #include "util/atomic_file.hpp"
 #include "bionmda/detail/error_macros.hpp"
 
@@ -547,34 +549,63 @@ population load_checkpoint(const std::string& path, backend be, checkpoint_info*
   return pop;
 }
 
-void restore_checkpoint(population& pop, const std::string& path, checkpoint_info* info) {
-  pop.synchronize();  // also refuses a moved-from population
-  detail::reader r(path);
-  const detail::header h = detail::read_header(r);
+namespace detail {
+namespace {
+
+// Pass 1 of restore_checkpoint: the checksum and every check, pop untouched.
+// Returns the header, the sources and the reader standing at the state.
+struct checked_file {
+  explicit checked_file(const std::string& path) : r(path) {}
+  reader r;
+  header h;
   std::vector<std::int32_t> sources;
-  const population_config file_cfg = detail::before_checksum(r, [&] {
-    population_config cfg = detail::get_config(r, h);
-    sources = detail::get_sources(r, h);
+  std::uint64_t state_at = 0;
+};
+
+std::unique_ptr<checked_file> check_restore(population& pop, const std::string& path) {
+  pop.synchronize();  // also refuses a moved-from population
+  auto c = std::make_unique<checked_file>(path);
+  c->h = read_header(c->r);
+  const population_config file_cfg = before_checksum(c->r, [&] {
+    population_config cfg = get_config(c->r, c->h);
+    c->sources = get_sources(c->r, c->h);
     return cfg;
   });
-  const std::uint64_t state_at = r.position();
-  // Pass 1: the checksum and every check, pop untouched.
-  detail::first_problem problem;
-  problem.check([&] { detail::check_fits(pop, file_cfg, path); });
-  problem.check([&] { detail::check_sources(sources, h.n_pre, path); });
+  c->state_at = c->r.position();
+  first_problem problem;
+  problem.check([&] { check_fits(pop, file_cfg, path); });
+  problem.check([&] { check_sources(c->sources, c->h.n_pre, path); });
   if (!problem) {
-    if (h.precision == 0) {
-      detail::stream_state<float>(r, pop, true, false, problem);
+    // validate only (write = false): pop is not changed.
+    if (c->h.precision == 0) {
+      stream_state<float>(c->r, pop, true, false, problem);
     } else {
-      detail::stream_state<double>(r, pop, true, false, problem);
+      stream_state<double>(c->r, pop, true, false, problem);
     }
   }
-  r.verify_checksum();
+  c->r.verify_checksum();
   problem.raise();
+  return c;
+}
+
+}  // namespace
+
+void check_restore_checkpoint(const population& pop, const std::string& path) {
+  // check_restore reads pop (sizes, parameters, pulse lengths) and never writes it.
+  (void)check_restore(const_cast<population&>(pop), path);
+}
+
+}  // namespace detail
+
+void restore_checkpoint(population& pop, const std::string& path, checkpoint_info* info) {
+  const auto c = detail::check_restore(pop, path);
   // Pass 2: the same bytes (the same open file, even if path was replaced
   // meanwhile) into pop.
-  r.seek(state_at);
-  if (!sources.empty()) pop.set_presynaptic_sources(host_span<const std::int32_t>(sources), h.n_pre);
+  detail::reader& r = c->r;
+  const detail::header& h = c->h;
+  detail::first_problem problem;
+  r.seek(c->state_at);
+  if (!c->sources.empty()) pop.set_presynaptic_sources(host_span<const std::int32_t>(c->sources), h.n_pre);
   if (h.precision == 0) {
     detail::stream_state<float>(r, pop, false, true, problem);
   } else {

@@ -44,8 +44,10 @@ std::vector<std::uint8_t> restore_checkpoint(const communicator& comm, const std
     expect.ranks = comm.size();
     expect.step = m.step;
     check_network_manifest(m, expect, dir + "/manifest.json");
-    user = restore_rank_checkpoint(dir, comm.rank(), m, loop, synapses);
+    check_rank_checkpoint(dir, comm.rank(), m, loop, synapses);
   });
+  // Every rank's files passed every check: only now does any rank change.
+  comm.all_or_none([&] { user = restore_rank_checkpoint(dir, comm.rank(), m, loop, synapses); });
   if (saved != nullptr) *saved = m;
   return user;
 }

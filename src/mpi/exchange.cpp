@@ -45,6 +45,18 @@ void refuse_if_any(const std::vector<std::int64_t>& counts, const std::exception
   }
 }
 
+// A non-blocking collective cannot be cancelled or freed (MPI 3.1, 5.12), and
+// MPI writes into the receive buffer until it completes: an exchange
+// destroyed with one in flight (e.g. while an exception unwinds) waits for it
+// before its buffers go. Every rank started it, so it completes as the other
+// ranks go on calling MPI; errors are dropped (a destructor never throws).
+void wait_quietly(MPI_Request& request) noexcept {
+  if (request == MPI_REQUEST_NULL) return;
+  int finalized = 1;
+  if (MPI_Finalized(&finalized) == MPI_SUCCESS && !finalized) (void)MPI_Wait(&request, MPI_STATUS_IGNORE);
+  request = MPI_REQUEST_NULL;
+}
+
 int as_count(std::int64_t n, const char* what) {
   if (n > INT_MAX) {
     throw error(std::string("bionmda::mpi spike exchange: ") + what + " of one window exceed 2^31 - 1 spikes");
@@ -65,7 +77,7 @@ allgather_exchange::allgather_exchange(const communicator& comm, const partition
   count_words_.resize(R);
 }
 
-allgather_exchange::~allgather_exchange() = default;
+allgather_exchange::~allgather_exchange() { wait_quietly(request_); }
 
 void allgather_exchange::start(host_span<const spike_word> local) {
   const auto t0 = std::chrono::steady_clock::now();
@@ -178,7 +190,7 @@ point_to_point_exchange::point_to_point_exchange(const communicator& comm, const
   fill_.resize(uR);
 }
 
-point_to_point_exchange::~point_to_point_exchange() = default;
+point_to_point_exchange::~point_to_point_exchange() { wait_quietly(request_); }
 
 void point_to_point_exchange::start(host_span<const spike_word> local) {
   const auto t0 = std::chrono::steady_clock::now();

@@ -27,7 +27,10 @@ void save_checkpoint(const communicator& comm, const std::string& dir, const net
  *        (its step is ignored: the saved step is taken) and restores its own
  *        files. Returns the caller's bytes; *saved (if given) gets the manifest.
  * @throw bionmda::error or bionmda::invalid_argument on every rank when any
- *        rank failed, naming the file and what does not match
+ *        rank failed, naming the file and what does not match. Every rank
+ *        checks its files whole (check_rank_checkpoint) and the ranks agree
+ *        before any rank changes its state: a bad file on one rank leaves
+ *        every rank as it was.
  */
 [[nodiscard]] std::vector<std::uint8_t> restore_checkpoint(const communicator& comm, const std::string& dir,
                                                            const network_manifest& run, window_loop& loop,

@@ -18,6 +18,10 @@
  * A rank whose start() refuses its spikes makes every rank's start() throw
  * (no rank is left waiting). Spike words are 8 bytes; counts are 8 bytes per
  * rank pair.
+ *
+ * An exchange destroyed with an exchange in flight (start() without its
+ * finish(), e.g. while an exception unwinds) waits for it in its destructor:
+ * MPI cannot cancel a non-blocking collective, and its buffers must outlive it.
  */
 #include <cstdint>
 #include <vector>

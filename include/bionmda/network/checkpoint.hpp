@@ -49,8 +49,9 @@ void save_rank_checkpoint(const std::string& dir, int rank, const network_manife
 
 /**
  * @brief Restores rank `rank` from dir: checks its files against the manifest
- *        and this run (sizes, precision, parameters, D, K, digest) before
- *        changing anything, then replaces the units' and the schedule's state.
+ *        and this run (sizes, precision, parameters, D, K, digest) and the
+ *        loop (no window open, no exchange in flight) before changing
+ *        anything, then replaces the units' and the schedule's state.
  * @return the caller's bytes saved with it
  * @throw bionmda::error naming the file for a missing, truncated or corrupted file;
  *        bionmda::invalid_argument naming what does not match
@@ -58,6 +59,16 @@ void save_rank_checkpoint(const std::string& dir, int rank, const network_manife
 [[nodiscard]] std::vector<std::uint8_t> restore_rank_checkpoint(const std::string& dir, int rank,
                                                                 const network_manifest& manifest, window_loop& loop,
                                                                 projection& synapses);
+
+/**
+ * @brief Every check of restore_rank_checkpoint (rank `rank`'s files, whole,
+ *        against the manifest, the loop and the units), changing nothing. A
+ *        caller restoring several ranks runs this on all of them first, so
+ *        that a bad file on one rank leaves every rank as it was.
+ * @throw as restore_rank_checkpoint
+ */
+void check_rank_checkpoint(const std::string& dir, int rank, const network_manifest& manifest, const window_loop& loop,
+                           const projection& synapses);
 
 /** @brief Writes dir/manifest.json atomically. */
 void write_network_manifest(const std::string& dir, const network_manifest& manifest);

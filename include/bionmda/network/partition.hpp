@@ -43,6 +43,8 @@ class partition {
 
  private:
   enum class layout { block, round_robin, lists };
+  // block: rank r's first neuron, r * n / R (no 64-bit overflow for any n < 2^40, R < 2^31).
+  [[nodiscard]] std::int64_t block_start(std::int64_t r) const noexcept;
   partition(std::int64_t neurons, int ranks, layout l) : neurons_(neurons), ranks_(ranks), layout_(l) {}
   std::int64_t neurons_ = 0;
   int ranks_ = 1;

@@ -88,7 +88,9 @@ class projection {
    *        `arriving` whose step is k (words sorted ascending; spikes of
    *        neurons that are not sources() here, e.g. inhibitory neurons or
    *        neurons >= n_pre, are ignored). Writes g_post after every
-   *        step, [steps][n_post()], in host memory. Waits for the result.
+   *        step, [steps][n_post()], into the first steps * n_post() values
+   *        of g_post (host memory; it may hold more, e.g. a buffer sized for
+   *        max_window_steps() given a short last window). Waits for the result.
    * @tparam Real the units' precision
    * @throw bionmda::invalid_argument before anything runs: steps outside
    *        [1, max_window_steps()], an unsorted word list or a step >= steps,

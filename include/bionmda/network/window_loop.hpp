@@ -80,9 +80,18 @@ class window_loop {
   [[nodiscard]] state save();
   /**
    * @brief Replaces the schedule's state (no window open, no exchange in flight).
+   *        Every check of check_restore() runs first: a refused state changes nothing.
    * @throw bionmda::invalid_argument when D, K or the slots do not match this loop
+   * @throw bionmda::error when a window is open or an exchange is in flight
    */
   void restore(const state& s);
+  /**
+   * @brief The checks of restore(s), changing nothing: whether restore(s)
+   *        would succeed now (a caller restoring more than the loop checks
+   *        everything before it changes anything).
+   * @throw as restore()
+   */
+  void check_restore(const state& s) const;
 
  private:
   spike_exchange* exchange_;

@@ -13,6 +13,7 @@
 
 #include "bionmda/checkpoint.hpp"
 #include "bionmda/error.hpp"
+#include "checkpoint_check.hpp"
 #include "util/atomic_file.hpp"
 
 namespace bionmda {
@@ -172,11 +173,17 @@ void save_rank_checkpoint(const std::string& dir, int rank, const network_manife
   });
 }
 
-std::vector<std::uint8_t> restore_rank_checkpoint(const std::string& dir, int rank, const network_manifest& manifest,
-                                                  window_loop& loop, projection& synapses) {
+namespace {
+
+// Everything restore_rank_checkpoint checks before it changes anything: the
+// state file, its fit to the manifest and to the loop (restore_rank_checkpoint
+// restores the units first, so the loop's restore must not fail afterwards),
+// the units file's step, and with check_units the whole units file.
+rank_state check_rank(const std::string& dir, int rank, const network_manifest& manifest, const window_loop& loop,
+                      const projection& synapses, bool check_units) {
   const std::string state_path = rank_path(dir, rank, ".state");
   rank_state s = read_state_file(state_path);
-  network_manifest saved = s.m;
+  const network_manifest saved = s.m;
   if (s.rank != rank) {
     throw invalid_argument("network checkpoint " + state_path + ": written by rank " + std::to_string(s.rank) +
                            ", read by rank " + std::to_string(rank));
@@ -195,13 +202,29 @@ std::vector<std::uint8_t> restore_rank_checkpoint(const std::string& dir, int ra
       }
     }
   }
+  loop.check_restore(s.loop);
   const std::string units_path = rank_path(dir, rank, ".units");
   const checkpoint_info info = read_checkpoint_info(units_path);
   if (info.step_count != manifest.step) {
     throw invalid_argument("network checkpoint " + units_path + ": its units are at step " +
                            std::to_string(info.step_count) + ", the manifest at step " + std::to_string(manifest.step));
   }
-  restore_checkpoint(synapses.units(), units_path);  // checks everything before changing the units
+  if (check_units) detail::check_restore_checkpoint(synapses.units(), units_path);
+  return s;
+}
+
+}  // namespace
+
+void check_rank_checkpoint(const std::string& dir, int rank, const network_manifest& manifest, const window_loop& loop,
+                           const projection& synapses) {
+  (void)check_rank(dir, rank, manifest, loop, synapses, true);
+}
+
+std::vector<std::uint8_t> restore_rank_checkpoint(const std::string& dir, int rank, const network_manifest& manifest,
+                                                  window_loop& loop, projection& synapses) {
+  rank_state s = check_rank(dir, rank, manifest, loop, synapses, false);
+  // Checks everything before changing the units; the loop was checked above.
+  restore_checkpoint(synapses.units(), rank_path(dir, rank, ".units"));
   loop.restore(s.loop);
   return std::move(s.user);
 }

@@ -4,6 +4,7 @@
 #define XXH_INLINE_ALL
 #include <xxhash.h>
 
+#include <algorithm>
 #include <string>
 
 #include "bionmda/error.hpp"
@@ -59,6 +60,13 @@ partition partition::from_lists(std::int64_t neurons, const std::vector<std::vec
   return p;
 }
 
+std::int64_t partition::block_start(std::int64_t r) const noexcept {
+  // r * n / R without forming r * n (up to 2^71): with n = q R + m,
+  // r n / R = r q + (r m) / R exactly, and r m < R^2 < 2^62.
+  const std::int64_t q = neurons_ / ranks_, m = neurons_ % ranks_;
+  return r * q + (r * m) / ranks_;
+}
+
 int partition::owner(std::int64_t neuron) const {
   if (neuron < 0 || neuron >= neurons_) {
     throw invalid_argument("partition::owner: neuron " + std::to_string(neuron) + " outside [0, " +
@@ -66,11 +74,16 @@ int partition::owner(std::int64_t neuron) const {
   }
   switch (layout_) {
     case layout::block: {
-      // The largest r with r*n/R <= neuron.
-      auto r = static_cast<int>((neuron * ranks_ + ranks_ - 1) / (neurons_ > 0 ? neurons_ : 1));
-      while (r > 0 && (static_cast<std::int64_t>(r) * neurons_) / ranks_ > neuron) --r;
-      while (r + 1 < ranks_ && (static_cast<std::int64_t>(r + 1) * neurons_) / ranks_ <= neuron) ++r;
-      return r;
+      // The largest r with block_start(r) <= neuron. Blocks hold q or q + 1
+      // neurons (q = n / R), which brackets r; then a binary search.
+      const std::int64_t q = neurons_ / ranks_;
+      std::int64_t lo = neuron / (q + 1), hi = q > 0 ? std::min<std::int64_t>(ranks_ - 1, neuron / q) : ranks_ - 1;
+      while (lo < hi) {
+        const std::int64_t mid = lo + (hi - lo + 1) / 2;
+        if (block_start(mid) <= neuron) lo = mid;
+        else hi = mid - 1;
+      }
+      return static_cast<int>(lo);
     }
     case layout::round_robin: return static_cast<int>(neuron % ranks_);
     case layout::lists: return owner_[static_cast<std::size_t>(neuron)];
@@ -86,8 +99,8 @@ std::vector<std::int64_t> partition::local(int rank) const {
   std::vector<std::int64_t> out;
   switch (layout_) {
     case layout::block: {
-      const std::int64_t lo = static_cast<std::int64_t>(rank) * neurons_ / ranks_;
-      const std::int64_t hi = static_cast<std::int64_t>(rank + 1) * neurons_ / ranks_;
+      const std::int64_t lo = block_start(rank);
+      const std::int64_t hi = block_start(static_cast<std::int64_t>(rank) + 1);
       out.reserve(static_cast<std::size_t>(hi - lo));
       for (std::int64_t j = lo; j < hi; ++j) out.push_back(j);
       break;

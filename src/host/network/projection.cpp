@@ -27,7 +27,7 @@ class host_array {
     if (pinned) {
       p_ = static_cast<T*>(detail::cuda_host_allocate(bytes, what));
     } else {
-      plain_.resize(static_cast<std::size_t>(n));
+      plain_ = buffer<T>(n, memory_space::host, 0, what);  // bionmda::out_of_memory naming what
       p_ = plain_.data();
     }
   }
@@ -54,7 +54,7 @@ class host_array {
   T* p_ = nullptr;
   std::int64_t n_ = 0;
   bool pinned_ = false;
-  std::vector<T> plain_;
+  buffer<T> plain_;
 };
 
 void check_rows(const csr_connectivity& rows, std::int64_t n_pre) {
@@ -118,6 +118,9 @@ projection::projection(csr_connectivity rows, std::int64_t n_pre, projection_con
   const auto n_src = static_cast<std::int64_t>(sources_.size());
   const auto nnz = static_cast<std::int64_t>(rows.source.size());
   const std::int64_t n_post = rows.n_post;
+  // Per-synapse windows are dense over the sources; the map needs at least
+  // one (a rank whose rows have no synapse gets one that never spikes).
+  const std::int64_t n_dense = std::max<std::int64_t>(n_src, 1);
   for (auto& s : rows.source) {
     s = static_cast<std::int32_t>(std::lower_bound(sources_.begin(), sources_.end(), std::int64_t{s}) - sources_.begin());
   }
@@ -127,7 +130,7 @@ projection::projection(csr_connectivity rows, std::int64_t n_pre, projection_con
   cfg.host_input_staging = false;  // the projection stages its own input
   pop_ = std::make_unique<population>(std::move(cfg));
   map_ = std::make_unique<postsynaptic_map>(mode_ == synapse_mode::per_synapse
-                                                ? postsynaptic_map::per_synapse(*pop_, std::move(rows), n_src)
+                                                ? postsynaptic_map::per_synapse(*pop_, std::move(rows), n_dense)
                                                 : postsynaptic_map(*pop_, std::move(rows)));
   auto st = std::make_unique<staging>();
   st->device = pop_->backend() == backend::cuda;
@@ -136,14 +139,14 @@ projection::projection(csr_connectivity rows, std::int64_t n_pre, projection_con
     st->offsets = host_array<std::int64_t>(max_steps_ + 1, pinned, "window spike offsets");
     st->elements = host_array<std::int64_t>(max_steps_ * n_src, pinned, "window spikes");
   } else {
-    st->dense = host_array<std::uint8_t>(max_steps_ * n_src, pinned, "window spike bytes");
+    st->dense = host_array<std::uint8_t>(max_steps_ * n_dense, pinned, "window spike bytes");
   }
   if (st->device) {
     if (mode_ == synapse_mode::per_presynaptic) {
       st->d_offsets = pop_->make_buffer<std::int64_t>(max_steps_ + 1, "window spike offsets");
       st->d_elements = pop_->make_buffer<std::int64_t>(std::max<std::int64_t>(max_steps_ * n_src, 1), "window spikes");
     } else {
-      st->d_dense = pop_->make_buffer<std::uint8_t>(std::max<std::int64_t>(max_steps_ * n_src, 1), "window spike bytes");
+      st->d_dense = pop_->make_buffer<std::uint8_t>(max_steps_ * n_dense, "window spike bytes");
     }
     if (pop_->precision() == precision::float32) {
       st->g_f32 = host_array<float>(max_steps_ * n_post, true, "window g_post");
@@ -191,13 +194,14 @@ void projection::step_window(std::int64_t steps, host_span<const spike_word> arr
   }
   staging& st = *staging_;
   const auto n_src = static_cast<std::int64_t>(sources_.size());
+  const std::int64_t n_dense = std::max<std::int64_t>(n_src, 1);  // bytes per step, per-synapse mode
   // The spikes as the units' input: a step's spikes are ascending by neuron,
   // so one merge walk per step against the sorted sources.
   std::int64_t events = 0;
   if (mode_ == synapse_mode::per_presynaptic) {
     st.offsets.data()[0] = 0;
   } else {
-    std::fill(st.dense.data(), st.dense.data() + steps * n_src, std::uint8_t{0});
+    std::fill(st.dense.data(), st.dense.data() + steps * n_dense, std::uint8_t{0});
   }
   std::int64_t i = 0;
   for (std::int64_t k = 0; k < steps; ++k) {
@@ -213,21 +217,23 @@ void projection::step_window(std::int64_t steps, host_span<const spike_word> arr
       if (mode_ == synapse_mode::per_presynaptic) {
         st.elements.data()[events++] = unit;
       } else {
-        st.dense.data()[k * n_src + unit] = 1;
+        st.dense.data()[k * n_dense + unit] = 1;
       }
     }
     if (mode_ == synapse_mode::per_presynaptic) st.offsets.data()[k + 1] = events;
   }
   if (!st.device) {
+    // The map takes exactly steps * n_post values; g_post may hold more.
+    const host_span<Real> g_out(g_post.data, steps * n_post);
     if (mode_ == synapse_mode::per_presynaptic) {
       map_->step_window<Real>(*pop_, steps,
                               events_window(host_span<const std::int64_t>(st.offsets.data(), steps + 1),
                                             host_span<const std::int64_t>(st.elements.data(), events)),
-                              g_post);
+                              g_out);
     } else {
       map_->step_window<Real>(*pop_, steps,
-                              presynaptic_window(host_span<const std::uint8_t>(st.dense.data(), steps * n_src)),
-                              g_post);
+                              presynaptic_window(host_span<const std::uint8_t>(st.dense.data(), steps * n_dense)),
+                              g_out);
     }
     return;
   }
@@ -254,14 +260,17 @@ void projection::step_window(std::int64_t steps, host_span<const spike_word> arr
                       device_span<const std::int64_t>(st.d_elements.device_view().data, events)),
         d_out);
   } else {
-    if (steps * n_src > 0) {
-      detail::copy_bytes(st.d_dense.device_view().data, memory_space::device, st.dense.data(), memory_space::host,
-                         static_cast<std::size_t>(steps * n_src), nullptr);
-    }
+    detail::copy_bytes(st.d_dense.device_view().data, memory_space::device, st.dense.data(), memory_space::host,
+                       static_cast<std::size_t>(steps * n_dense), nullptr);
     map_->step_window_async<Real>(
-        *pop_, steps, presynaptic_window(device_span<const std::uint8_t>(st.d_dense.device_view().data, steps * n_src)),
+        *pop_, steps, presynaptic_window(device_span<const std::uint8_t>(st.d_dense.device_view().data, steps * n_dense)),
         d_out);
   }
+  // The copies above ran on the current device's default stream, the window
+  // on the units' device: wait for the units' device before reading g_post
+  // (and before the next window overwrites the staging buffers), also when
+  // there is no g_post to read (no rows).
+  pop_->synchronize();
   if (steps * n_post > 0) {
     detail::copy_bytes(h_g, memory_space::host, d_out.data, memory_space::device,
                        static_cast<std::size_t>(steps * n_post) * sizeof(Real), nullptr);

@@ -91,7 +91,7 @@ window_loop::state window_loop::save() {
   return s;
 }
 
-void window_loop::restore(const state& s) {
+void window_loop::check_restore(const state& s) const {
   if (open_steps_ > 0 || pending_ || exchange_->in_flight()) {
     throw error("window_loop::restore: a window is open or an exchange is in flight");
   }
@@ -111,6 +111,10 @@ void window_loop::restore(const state& s) {
       }
     }
   }
+}
+
+void window_loop::restore(const state& s) {
+  check_restore(s);
   step_ = s.step;
   closed_ = s.closed;
   slots_ = s.slots;
