@@ -156,7 +156,11 @@ TEST_P(Exchange, DeliversEveryNeededSpikeOfEveryRank) {
     const auto mine = emitted(local, w, K);
     ex->start(mine);
     EXPECT_TRUE(ex->in_flight());
+    // Progress calls may complete the transfer; it stays in flight until finish().
+    for (int i = 0; i < 3 * static_cast<int>(w); ++i) ex->progress();
+    EXPECT_TRUE(ex->in_flight());
     ex->finish(got);
+    EXPECT_FALSE(ex->in_flight());
     std::vector<std::int64_t> all(static_cast<std::size_t>(n));
     for (std::int64_t j = 0; j < n; ++j) all[static_cast<std::size_t>(j)] = j;
     std::vector<spike_word> expect = emitted(all, w, K);

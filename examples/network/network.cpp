@@ -495,6 +495,7 @@ run_result run_windows(const options& o, const shape& net, std::int64_t D, std::
                  mine.push_back(make_spike(k, j));
                  out.spikes.push_back({s0 + k, j});
                });
+      loop.progress();  // the previous window's spikes move meanwhile (overlapped windows)
     }
     const auto tc = clock::now();
     loop.end_window(mine);

@@ -57,6 +57,34 @@ void wait_quietly(MPI_Request& request) noexcept {
   request = MPI_REQUEST_NULL;
 }
 
+// The most words one rank may send to one rank in a window (or a setup): with
+// every pair below it, no rank receives more than R of them, so the total
+// stays an MPI int count. Each rank checks its own sends before the count
+// collective, so an excess is refused on every rank at once (no rank waits).
+std::int64_t pair_limit(int ranks) { return INT_MAX / std::max(ranks, 1); }
+
+// Merges the sorted blocks of words (block r starts at starts[r]) into one
+// sorted list: pairs of neighbouring blocks, then pairs of those, log2 R passes.
+void merge_blocks(std::vector<spike_word>& words, const std::vector<int>& starts) {
+  std::vector<std::size_t> bounds;
+  bounds.reserve(starts.size() + 1);
+  for (const int s : starts) bounds.push_back(static_cast<std::size_t>(s));
+  bounds.push_back(words.size());
+  while (bounds.size() > 2) {
+    std::vector<std::size_t> next;
+    next.reserve(bounds.size() / 2 + 2);
+    std::size_t i = 0;
+    for (; i + 2 < bounds.size(); i += 2) {
+      std::inplace_merge(words.begin() + static_cast<std::ptrdiff_t>(bounds[i]),
+                         words.begin() + static_cast<std::ptrdiff_t>(bounds[i + 1]),
+                         words.begin() + static_cast<std::ptrdiff_t>(bounds[i + 2]));
+      next.push_back(bounds[i]);
+    }
+    for (; i < bounds.size(); ++i) next.push_back(bounds[i]);
+    bounds.swap(next);
+  }
+}
+
 int as_count(std::int64_t n, const char* what) {
   if (n > INT_MAX) {
     throw error(std::string("bionmda::mpi spike exchange: ") + what + " of one window exceed 2^31 - 1 spikes");
@@ -79,13 +107,24 @@ allgather_exchange::allgather_exchange(const communicator& comm, const partition
 
 allgather_exchange::~allgather_exchange() { wait_quietly(request_); }
 
+void allgather_exchange::progress() {
+  if (request_ == MPI_REQUEST_NULL) return;
+  int done = 0;
+  BIONMDA_MPI_TRY(MPI_Test(&request_, &done, MPI_STATUS_IGNORE));  // done: request_ becomes MPI_REQUEST_NULL
+}
+
 void allgather_exchange::start(host_span<const spike_word> local) {
   const auto t0 = std::chrono::steady_clock::now();
   if (in_flight()) throw error("allgather_exchange::start: the previous exchange was not finished");
   std::exception_ptr bad;
   try {
     ::bionmda::detail::check_local_spikes(local, window_steps_, *owners_, comm_->rank());
-    (void)as_count(local.size, "this rank's spikes");
+    if (local.size > pair_limit(comm_->size())) {
+      throw invalid_argument("allgather_exchange::start: " + std::to_string(local.size) +
+                             " spikes in one window, more than an all-gather over " + std::to_string(comm_->size()) +
+                             " ranks takes from one rank ((2^31 - 1) / ranks = " +
+                             std::to_string(pair_limit(comm_->size())) + "); use shorter windows");
+    }
   } catch (...) {
     bad = std::current_exception();
   }
@@ -103,6 +142,7 @@ void allgather_exchange::start(host_span<const spike_word> local) {
   recv_.resize(static_cast<std::size_t>(total));
   BIONMDA_MPI_TRY(MPI_Iallgatherv(send_.data(), static_cast<int>(local.size), MPI_UINT64_T, recv_.data(),
                                   counts_.data(), displs_.data(), MPI_UINT64_T, comm_->get(), &request_));
+  started_ = true;
   const std::int64_t others = comm_->size() - 1;
   stats_.spikes_sent += local.size;
   stats_.spikes_received += total;
@@ -115,8 +155,9 @@ void allgather_exchange::finish(std::vector<spike_word>& out) {
   const auto t0 = std::chrono::steady_clock::now();
   if (!in_flight()) throw error("allgather_exchange::finish: no exchange in flight (start() first)");
   BIONMDA_MPI_TRY(MPI_Wait(&request_, MPI_STATUS_IGNORE));
+  started_ = false;
   out.assign(recv_.begin(), recv_.end());
-  std::sort(out.begin(), out.end());  // blocks per rank, each sorted: one sorted list
+  merge_blocks(out, displs_);  // one sorted block per rank: one sorted list
   ++stats_.windows;
   stats_.finish_seconds += since(t0);
 }
@@ -139,7 +180,15 @@ point_to_point_exchange::point_to_point_exchange(const communicator& comm, const
                              std::to_string(want.front() < 0 ? want.front() : want.back()) + " outside [0, " +
                              std::to_string(owners.neurons()) + ")");
     }
-    (void)as_count(static_cast<std::int64_t>(want.size()), "the needed neurons");
+    std::vector<std::int64_t> per_owner(static_cast<std::size_t>(R), 0);
+    for (const std::int64_t j : want) ++per_owner[static_cast<std::size_t>(owners.owner(j))];
+    for (int r = 0; r < R; ++r) {
+      if (per_owner[static_cast<std::size_t>(r)] > pair_limit(R)) {
+        throw invalid_argument("bionmda::mpi::point_to_point_exchange: this rank needs " +
+                               std::to_string(per_owner[static_cast<std::size_t>(r)]) + " neurons of rank " +
+                               std::to_string(r) + ", more than (2^31 - 1) / ranks = " + std::to_string(pair_limit(R)));
+      }
+    }
   });
   // Tell every owner which of its neurons this rank needs.
   std::vector<std::vector<std::int64_t>> by_owner(uR);
@@ -192,24 +241,40 @@ point_to_point_exchange::point_to_point_exchange(const communicator& comm, const
 
 point_to_point_exchange::~point_to_point_exchange() { wait_quietly(request_); }
 
+void point_to_point_exchange::progress() {
+  if (request_ == MPI_REQUEST_NULL) return;
+  int done = 0;
+  BIONMDA_MPI_TRY(MPI_Test(&request_, &done, MPI_STATUS_IGNORE));
+}
+
 void point_to_point_exchange::start(host_span<const spike_word> local) {
   const auto t0 = std::chrono::steady_clock::now();
   if (in_flight()) throw error("point_to_point_exchange::start: the previous exchange was not finished");
+  const auto uR = static_cast<std::size_t>(comm_->size());
   std::exception_ptr bad;
   try {
     ::bionmda::detail::check_local_spikes(local, window_steps_, *owners_, comm_->rank());
-  } catch (...) {
-    bad = std::current_exception();
-  }
-  const auto uR = static_cast<std::size_t>(comm_->size());
-  std::fill(count_words_.begin(), count_words_.end(), bad ? -1 : 0);
-  if (!bad) {
+    std::fill(count_words_.begin(), count_words_.end(), 0);
     for (std::int64_t s = 0; s < local.size; ++s) {
       const std::int64_t j = spike_neuron(local.data[s]);
       const auto i = static_cast<std::size_t>(std::lower_bound(local_.begin(), local_.end(), j) - local_.begin());
-      for (std::int64_t q = dest_offsets_[i]; q < dest_offsets_[i + 1]; ++q) ++count_words_[static_cast<std::size_t>(dest_[static_cast<std::size_t>(q)])];
+      for (std::int64_t q = dest_offsets_[i]; q < dest_offsets_[i + 1]; ++q) {
+        ++count_words_[static_cast<std::size_t>(dest_[static_cast<std::size_t>(q)])];
+      }
     }
+    std::int64_t sent = 0;
+    for (std::size_t r = 0; r < uR; ++r) {
+      sent += count_words_[r];
+      if (count_words_[r] > pair_limit(comm_->size()) || sent > INT_MAX) {
+        throw invalid_argument("point_to_point_exchange::start: " + std::to_string(count_words_[r]) +
+                               " spikes for rank " + std::to_string(r) + " in one window, more than (2^31 - 1) / ranks = " +
+                               std::to_string(pair_limit(comm_->size())) + "; use shorter windows");
+      }
+    }
+  } catch (...) {
+    bad = std::current_exception();
   }
+  if (bad) std::fill(count_words_.begin(), count_words_.end(), -1);
   BIONMDA_MPI_TRY(MPI_Alltoall(count_words_.data(), 1, MPI_INT64_T, recv_count_words_.data(), 1, MPI_INT64_T,
                                comm_->get()));
   refuse_if_any(recv_count_words_, bad);
@@ -237,6 +302,7 @@ void point_to_point_exchange::start(host_span<const spike_word> local) {
   recv_.resize(static_cast<std::size_t>(received));
   BIONMDA_MPI_TRY(MPI_Ialltoallv(send_.data(), send_counts_.data(), send_displs_.data(), MPI_UINT64_T, recv_.data(),
                                  recv_counts_.data(), recv_displs_.data(), MPI_UINT64_T, comm_->get(), &request_));
+  started_ = true;
   const auto me = static_cast<std::size_t>(comm_->rank());
   const std::int64_t others = comm_->size() - 1;
   stats_.spikes_sent += sent;
@@ -250,8 +316,9 @@ void point_to_point_exchange::finish(std::vector<spike_word>& out) {
   const auto t0 = std::chrono::steady_clock::now();
   if (!in_flight()) throw error("point_to_point_exchange::finish: no exchange in flight (start() first)");
   BIONMDA_MPI_TRY(MPI_Wait(&request_, MPI_STATUS_IGNORE));
+  started_ = false;
   out.assign(recv_.begin(), recv_.end());
-  std::sort(out.begin(), out.end());
+  merge_blocks(out, recv_displs_);
   ++stats_.windows;
   stats_.finish_seconds += since(t0);
 }

@@ -44,7 +44,9 @@ class allgather_exchange final : public spike_exchange {
   ~allgather_exchange() override;
   void start(host_span<const spike_word> local) override;
   void finish(std::vector<spike_word>& out) override;
-  [[nodiscard]] bool in_flight() const noexcept override { return request_ != MPI_REQUEST_NULL; }
+  [[nodiscard]] bool in_flight() const noexcept override { return started_; }
+  /** @brief MPI_Test on the transfer in flight: lets it move while the caller computes. */
+  void progress() override;
   [[nodiscard]] exchange_stats stats() const override { return stats_; }
 
  private:
@@ -55,6 +57,7 @@ class allgather_exchange final : public spike_exchange {
   std::vector<std::int64_t> count_words_;
   std::vector<spike_word> send_, recv_;
   MPI_Request request_ = MPI_REQUEST_NULL;
+  bool started_ = false;  // start() called, finish() not yet (request_ may be done already)
   exchange_stats stats_;
 };
 
@@ -72,7 +75,9 @@ class point_to_point_exchange final : public spike_exchange {
   ~point_to_point_exchange() override;
   void start(host_span<const spike_word> local) override;
   void finish(std::vector<spike_word>& out) override;
-  [[nodiscard]] bool in_flight() const noexcept override { return request_ != MPI_REQUEST_NULL; }
+  [[nodiscard]] bool in_flight() const noexcept override { return started_; }
+  /** @brief MPI_Test on the transfer in flight: lets it move while the caller computes. */
+  void progress() override;
   [[nodiscard]] exchange_stats stats() const override { return stats_; }
   /** @brief Ranks this rank sends to in some window (others than itself). */
   [[nodiscard]] int fan_out() const noexcept { return fan_out_; }
@@ -89,6 +94,7 @@ class point_to_point_exchange final : public spike_exchange {
   std::vector<spike_word> send_, recv_;
   std::vector<std::int64_t> fill_;
   MPI_Request request_ = MPI_REQUEST_NULL;
+  bool started_ = false;  // start() called, finish() not yet (request_ may be done already)
   exchange_stats stats_;
   int fan_out_ = 0;
 };

@@ -53,6 +53,14 @@ class spike_exchange {
    * @throw bionmda::error when no exchange is in flight, or the transport fails
    */
   virtual void finish(std::vector<spike_word>& out) = 0;
+  /**
+   * @brief Lets an exchange in flight move while the caller computes. MPI
+   *        libraries without an asynchronous progress thread move a
+   *        non-blocking collective's data only inside MPI calls; a test of
+   *        its request is one such call. Cheap; does nothing when no exchange
+   *        is in flight. Call it between pieces of work (window_loop::progress).
+   */
+  virtual void progress() {}
   /** @brief Whether start() was called without its finish(). */
   [[nodiscard]] virtual bool in_flight() const noexcept = 0;
   /** @brief Counters since construction. */

@@ -65,6 +65,14 @@ class window_loop {
    * @throw bionmda::error when no window is open, or the exchange fails
    */
   void end_window(host_span<const spike_word> local);
+  /**
+   * @brief Lets the exchange in flight move (spike_exchange::progress). With
+   *        overlapped windows, call it between pieces of the window's work
+   *        (e.g. after each step of the neurons).
+   */
+  void progress() {
+    if (pending_) exchange_->progress();
+  }
   /** @brief Finishes an exchange in flight (e.g. before saving the state). */
   void drain();
 
