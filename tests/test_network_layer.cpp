@@ -534,6 +534,14 @@ TEST(NetworkCheckpoint, SaveRestoreContinuesBitForBitAndRefusesBadFiles) {
   check_rank_checkpoint(dir.string(), 0, saved, d.loop, d.proj);
   EXPECT_EQ(d.loop.step(), 5) << "a check changes nothing";
   EXPECT_EQ(d.proj.units().step_count(), 0) << "a check changes nothing";
+  {
+    network_manifest bad = saved;
+    bad.window_steps = 3;  // does not divide the delay of 10
+    write_network_manifest(dir.string(), bad);
+    EXPECT_THROW_WITH((void)read_network_manifest(dir.string()), error, "out of range");
+  }
+  EXPECT_THROW_WITH(save_rank_checkpoint(dir.string(), 0, m, c.loop, c.proj, host_span<const std::uint8_t>(nullptr, -1)),
+                    invalid_argument, "size -1");
   std::ofstream(dir / "manifest.json") << "{\"format\": \"something else\"}\n";
   EXPECT_THROW_WITH((void)read_network_manifest(dir.string()), error, "manifest.json");
   fs::remove(dir / "manifest.json");

@@ -37,6 +37,7 @@
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <chrono>
+#include <climits>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -531,22 +532,33 @@ namespace {
 // Every rank's spikes, merged on rank 0 in step then neuron order.
 std::vector<network_example::spike> gather_spikes(const bionmda::mpi::communicator& comm,
                                                   const std::vector<network_example::spike>& mine) {
+  // Every rank learns every count, so a merge too large for rank 0's MPI int
+  // counts is refused on every rank alike.
+  const auto n = static_cast<std::int64_t>(mine.size());
+  std::vector<std::int64_t> spikes_of(static_cast<std::size_t>(comm.size()));
+  MPI_Allgather(&n, 1, MPI_INT64_T, spikes_of.data(), 1, MPI_INT64_T, comm.get());
+  std::int64_t total = 0;
+  for (const std::int64_t c : spikes_of) total += c;
+  if (2 * total > INT_MAX) {
+    throw usage_error("--spikes-out/--raster: " + std::to_string(total) +
+                      " spikes are more than rank 0 can merge (2^30); shorten --duration");
+  }
   std::vector<std::int64_t> flat;
   flat.reserve(mine.size() * 2);
   for (const auto& s : mine) {
     flat.push_back(s.step);
     flat.push_back(s.neuron);
   }
-  const auto n = static_cast<int>(flat.size());
   std::vector<int> counts(static_cast<std::size_t>(comm.size())), displs(counts.size());
-  MPI_Gather(&n, 1, MPI_INT, counts.data(), 1, MPI_INT, 0, comm.get());
-  int total = 0;
+  int at = 0;
   for (std::size_t r = 0; r < counts.size(); ++r) {
-    displs[r] = total;
-    total += counts[r];
+    displs[r] = at;
+    counts[r] = static_cast<int>(2 * spikes_of[r]);
+    at += counts[r];
   }
-  std::vector<std::int64_t> all(comm.rank() == 0 ? static_cast<std::size_t>(total) : 0);
-  MPI_Gatherv(flat.data(), n, MPI_INT64_T, all.data(), counts.data(), displs.data(), MPI_INT64_T, 0, comm.get());
+  std::vector<std::int64_t> all(comm.rank() == 0 ? static_cast<std::size_t>(at) : 0);
+  MPI_Gatherv(flat.data(), static_cast<int>(flat.size()), MPI_INT64_T, all.data(), counts.data(), displs.data(),
+              MPI_INT64_T, 0, comm.get());
   std::vector<network_example::spike> out;
   out.reserve(all.size() / 2);
   for (std::size_t i = 0; i + 1 < all.size(); i += 2) out.push_back({all[i], all[i + 1]});
@@ -677,13 +689,20 @@ int main(int argc, char** argv) {
 #endif
     const run_result res = o.loop == "per-step" ? run_per_step(o, net, D, steps)
                                                 : run_windows(o, net, D, K, steps, checkpoint_step, rk);
+    // Merging the ranks' results is collective again; writing them is rank 0's alone.
+    errors_are_collective = true;
+    const bool merge = !o.raster.empty() || !o.spikes_out.empty();
     std::vector<spike> spikes = res.spikes;
+    double n_e = 0, n_i = 0;
+    for (const auto& sp : res.spikes) (sp.neuron < net.n_exc ? n_e : n_i) += 1;
     double compute_s = res.compute_s, exchange_s = res.exchange_s, loop_s = res.loop_s;
     double bytes = static_cast<double>(res.exchange.bytes_sent);
     double synapses = static_cast<double>(res.synapses);
 #if BIONMDA_NETWORK_MPI
     if (rk.size > 1) {
-      spikes = gather_spikes(*rk.comm, res.spikes);
+      if (merge) spikes = gather_spikes(*rk.comm, res.spikes);
+      n_e = reduce(*rk.comm, n_e, MPI_SUM);
+      n_i = reduce(*rk.comm, n_i, MPI_SUM);
       compute_s = reduce(*rk.comm, compute_s, MPI_MAX);
       exchange_s = reduce(*rk.comm, exchange_s, MPI_MAX);
       loop_s = reduce(*rk.comm, loop_s, MPI_MAX);
@@ -691,12 +710,11 @@ int main(int argc, char** argv) {
       synapses = reduce(*rk.comm, synapses, MPI_SUM);
     }
 #endif
+    errors_are_collective = false;
     if (rk.rank == 0) {
-      std::int64_t n_e = 0, n_i = 0;
-      for (const auto& sp : spikes) (sp.neuron < net.n_exc ? n_e : n_i)++;
       const double seconds = static_cast<double>(res.steps) * o.dt / 1000.0;
-      const double rate_e = seconds > 0 ? static_cast<double>(n_e) / static_cast<double>(net.n_exc) / seconds : 0.0;
-      const double rate_i = seconds > 0 ? static_cast<double>(n_i) / static_cast<double>(net.n_inh) / seconds : 0.0;
+      const double rate_e = seconds > 0 ? n_e / static_cast<double>(net.n_exc) / seconds : 0.0;
+      const double rate_i = seconds > 0 ? n_i / static_cast<double>(net.n_inh) / seconds : 0.0;
       const double steps_per_s = loop_s > 0 ? static_cast<double>(res.steps) / loop_s : 0.0;
       const double windows = static_cast<double>(std::max<std::int64_t>(res.exchange.windows, 1));
       if (!o.raster.empty()) {
@@ -713,7 +731,7 @@ int main(int argc, char** argv) {
                     bionmda::to_string(res.backend), o.loop.c_str(), rk.size,
                     rk.size > 1 ? o.exchange.c_str() : "none", o.synapses.c_str(), static_cast<long long>(net.n),
                     static_cast<long long>(D), static_cast<long long>(o.loop == "per-step" ? 1 : K), rate_e, rate_i,
-                    static_cast<long long>(spikes.size()), static_cast<long long>(synapses),
+                    static_cast<long long>(n_e + n_i), static_cast<long long>(synapses),
                     static_cast<long long>(res.first_step), static_cast<long long>(res.steps), loop_s, steps_per_s,
                     compute_s, exchange_s, bytes / windows);
       } else {

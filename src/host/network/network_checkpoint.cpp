@@ -141,6 +141,10 @@ void save_rank_checkpoint(const std::string& dir, int rank, const network_manife
     throw invalid_argument("save_rank_checkpoint: rank " + std::to_string(rank) + " outside [0, " +
                            std::to_string(manifest.ranks) + ")");
   }
+  if (user.size < 0 || (user.size > 0 && user.data == nullptr)) {
+    throw invalid_argument("save_rank_checkpoint: the caller's state has size " + std::to_string(user.size) +
+                           (user.size > 0 ? " and no data" : ""));
+  }
   const window_loop::state st = loop.save();
   if (st.step != manifest.step || st.delay_steps != manifest.delay_steps || st.window_steps != manifest.window_steps) {
     throw invalid_argument("save_rank_checkpoint: the manifest says step " + std::to_string(manifest.step) +
@@ -283,6 +287,14 @@ network_manifest read_network_manifest(const std::string& dir) {
   m.delay_steps = integer("delay_steps");
   m.window_steps = integer("window_steps");
   m.partition_digest = static_cast<std::uint64_t>(integer("partition_digest", 16));
+  // Ranges the writer guarantees; anything else is a damaged or foreign file.
+  if (m.step < 0 || m.neurons < 0 || m.neurons >= max_spike_neurons || m.delay_steps < 1 ||
+      m.delay_steps >= max_spike_window_steps || m.window_steps < 1 || m.window_steps > m.delay_steps ||
+      m.delay_steps % m.window_steps != 0) {
+    throw error("network checkpoint " + path + ": values out of range (step " + std::to_string(m.step) + ", neurons " +
+                std::to_string(m.neurons) + ", delay_steps " + std::to_string(m.delay_steps) + ", window_steps " +
+                std::to_string(m.window_steps) + ")");
+  }
   return m;
 }
 
