@@ -691,7 +691,6 @@ int main(int argc, char** argv) {
                                                 : run_windows(o, net, D, K, steps, checkpoint_step, rk);
     // Merging the ranks' results is collective again; writing them is rank 0's alone.
     errors_are_collective = true;
-    const bool merge = !o.raster.empty() || !o.spikes_out.empty();
     std::vector<spike> spikes = res.spikes;
     double n_e = 0, n_i = 0;
     for (const auto& sp : res.spikes) (sp.neuron < net.n_exc ? n_e : n_i) += 1;
@@ -700,6 +699,7 @@ int main(int argc, char** argv) {
     double synapses = static_cast<double>(res.synapses);
 #if BIONMDA_NETWORK_MPI
     if (rk.size > 1) {
+      const bool merge = !o.raster.empty() || !o.spikes_out.empty();
       if (merge) spikes = gather_spikes(*rk.comm, res.spikes);
       n_e = reduce(*rk.comm, n_e, MPI_SUM);
       n_i = reduce(*rk.comm, n_i, MPI_SUM);
