@@ -200,7 +200,7 @@ elif [ "$bench" = 1 ]; then
   late_step python-gpu python-gpu.log env CMAKE_BUILD_PARALLEL_LEVEL="$(nproc)" \
     CMAKE_ARGS="-DCMAKE_CUDA_ARCHITECTURES=$ARCH" bash -c 'python3 -m pip install -q --no-build-isolation --no-deps \
     --no-cache-dir --target /tmp/pysite ./python && PYTHONPATH=/tmp/pysite:/tmp/site python3 -m pytest -q \
-    -p no:cacheprovider python/tests/test_jax.py python/tests/test_brainpy.py python/tests/test_population.py'
+    -p no:cacheprovider python/tests/test_jax.py python/tests/test_jax_units.py python/tests/test_brainpy.py python/tests/test_population.py'
   late_step tests-cpu tests-cpu.log ctest --test-dir "$BUILD" -LE gpu --output-on-failure -j12 --timeout 300
   # The per-step sweeps of earlier runs, last.
   late_step bench-gpu-dense bench-gpu-dense.txt "$cli" bench --backend cuda --input dense --no-reference \
