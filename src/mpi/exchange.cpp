@@ -63,6 +63,13 @@ void wait_quietly(MPI_Request& request) noexcept {
 // collective, so an excess is refused on every rank at once (no rank waits).
 std::int64_t pair_limit(int ranks) { return INT_MAX / std::max(ranks, 1); }
 
+// One MPI_Test of a transfer in flight (done: the request becomes MPI_REQUEST_NULL).
+void test_request(MPI_Request& request) {
+  if (request == MPI_REQUEST_NULL) return;
+  int done = 0;
+  BIONMDA_MPI_TRY(MPI_Test(&request, &done, MPI_STATUS_IGNORE));
+}
+
 // Merges the sorted blocks of words (block r starts at starts[r]) into one
 // sorted list: pairs of neighbouring blocks, then pairs of those, log2 R passes.
 void merge_blocks(std::vector<spike_word>& words, const std::vector<int>& starts) {
@@ -107,11 +114,7 @@ allgather_exchange::allgather_exchange(const communicator& comm, const partition
 
 allgather_exchange::~allgather_exchange() { wait_quietly(request_); }
 
-void allgather_exchange::progress() {
-  if (request_ == MPI_REQUEST_NULL) return;
-  int done = 0;
-  BIONMDA_MPI_TRY(MPI_Test(&request_, &done, MPI_STATUS_IGNORE));  // done: request_ becomes MPI_REQUEST_NULL
-}
+void allgather_exchange::progress() { test_request(request_); }
 
 void allgather_exchange::start(host_span<const spike_word> local) {
   const auto t0 = std::chrono::steady_clock::now();
@@ -241,11 +244,7 @@ point_to_point_exchange::point_to_point_exchange(const communicator& comm, const
 
 point_to_point_exchange::~point_to_point_exchange() { wait_quietly(request_); }
 
-void point_to_point_exchange::progress() {
-  if (request_ == MPI_REQUEST_NULL) return;
-  int done = 0;
-  BIONMDA_MPI_TRY(MPI_Test(&request_, &done, MPI_STATUS_IGNORE));
-}
+void point_to_point_exchange::progress() { test_request(request_); }
 
 void point_to_point_exchange::start(host_span<const spike_word> local) {
   const auto t0 = std::chrono::steady_clock::now();
